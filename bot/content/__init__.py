@@ -1,0 +1,1 @@
+"""Content: YAML files -> typed, validated, immutable Library."""

@@ -1,0 +1,440 @@
+"""Load a content directory into one immutable, fully validated `Library`.
+
+A content directory holds `playbooks/*.yaml`, `scenarios/*.yaml` and `checks/*.yaml`.
+Every problem found is reported as `path:line: message`; a library with any problem is
+never returned, so the bot keeps running on its last good one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bot.content.models import (
+    Card,
+    Check,
+    CheckFile,
+    CheckUse,
+    Playbook,
+    Question,
+    Scenario,
+)
+from bot.content.yamlio import YamlDoc, load_yaml
+from bot.errors import ContentError, Problem
+
+KINDS = ("checks", "playbooks", "scenarios")
+_MODELS: dict[str, type[BaseModel]] = {"checks": CheckFile, "playbooks": Playbook, "scenarios": Scenario}
+
+
+def _all_fields(model: type[BaseModel], seen: set[str] | None = None) -> set[str]:
+    """Every field name reachable from `model`, for "did you mean" hints."""
+    names: set[str] = set()
+    stack: list[Any] = [model]
+    visited: set[int] = set()
+    while stack:
+        tp = stack.pop()
+        if id(tp) in visited:
+            continue
+        visited.add(id(tp))
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            for name, info in tp.model_fields.items():
+                names.add(name)
+                stack.append(info.annotation)
+        for arg in getattr(tp, "__args__", ()) or ():
+            stack.append(arg)
+        for meta in getattr(tp, "__metadata__", ()) or ():
+            stack.append(meta)
+        origin = getattr(tp, "__origin__", None)
+        if origin is not None:
+            stack.append(origin)
+    return names
+
+
+_FIELD_NAMES = set().union(*(_all_fields(m) for m in _MODELS.values()))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    near = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {near[0]!r}?" if near else ""
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    """A card with the playbook it belongs to."""
+
+    playbook: Playbook
+    card: Card
+
+    @property
+    def id(self) -> str:
+        return f"{self.playbook.id}/{self.card.id}"
+
+
+@dataclass(frozen=True)
+class Library:
+    """All content, validated as a whole. Never mutated; reload builds a new one."""
+
+    playbooks: dict[str, Playbook]
+    scenarios: dict[str, Scenario]
+    checks: dict[str, Check]
+    cards: dict[str, CardEntry]
+    questions: dict[str, tuple[Playbook, Question]]
+    rubrics: dict[str, tuple[Check, ...]]
+    scenarios_for_card: dict[str, tuple[str, ...]]
+    files: tuple[str, ...] = field(default=())
+
+    def card(self, ref: str) -> CardEntry | None:
+        return self.cards.get(ref)
+
+    def node_rubric(self, scenario_id: str, node_id: str) -> tuple[Check, ...]:
+        return self.rubrics[f"rp:{scenario_id}/{node_id}"]
+
+    def question_rubric(self, qid: str) -> tuple[Check, ...]:
+        return self.rubrics[f"qz:{qid}"]
+
+    def summary(self) -> str:
+        n_cards = len(self.cards)
+        n_q = len(self.questions)
+        return (
+            f"{len(self.playbooks)} playbooks, {n_cards} cards, {n_q} quiz questions, "
+            f"{len(self.scenarios)} scenarios, {len(self.checks)} shared checks"
+        )
+
+
+# ---------------------------------------------------------------- loading
+
+
+@dataclass
+class _Parsed:
+    kind: str
+    path: Path
+    display: str
+    doc: YamlDoc
+    model: Any
+
+
+def content_files(root: Path) -> list[tuple[str, Path]]:
+    """The (kind, path) of every content file below a content directory."""
+    found = []
+    for kind in KINDS:
+        folder = root / kind
+        if folder.is_dir():
+            found += [(kind, p) for p in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))]
+    return found
+
+
+def _kind_of(path: Path, data: Any) -> str | None:
+    if path.parent.name in KINDS:
+        return path.parent.name
+    if isinstance(data, dict):
+        if "cards" in data:
+            return "playbooks"
+        if "nodes" in data:
+            return "scenarios"
+        if "checks" in data:
+            return "checks"
+    return None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _pydantic_problems(exc: ValidationError, doc: YamlDoc, display: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = _data_path(doc.data, err["loc"])
+        etype = err["type"]
+        if etype == "extra_forbidden":
+            name = str(loc[-1])
+            msg = f"unknown field {name!r}{did_you_mean(name, _FIELD_NAMES)}"
+        elif etype == "missing":
+            name = str(err["loc"][-1])
+            msg = f"missing field {name!r}"
+            if name in ("zh", "en"):
+                msg = f"missing {name!r} text: every text a user reads needs zh and en"
+            loc = loc[:-1] if loc and loc[-1] == err["loc"][-1] else loc
+        else:
+            where = ".".join(str(p) for p in loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            if etype == "string_pattern_mismatch":
+                msg = "ids use lowercase letters, digits and '-' (at most 40 characters)"
+            msg = f"{where}: {msg}" if where else msg
+        problems.append(Problem(display, doc.line_of(loc), msg))
+    return problems
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Keep only the parts of a pydantic error location that exist in the YAML data."""
+    path: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part not in ("check", "use"):
+            path.append(part)  # a missing or unknown key: keep it for the message
+            node = None
+    return tuple(path)
+
+
+def parse_files(files: list[tuple[str | None, Path]]) -> tuple[list[_Parsed], list[Problem], set[str]]:
+    """Parse and shape-check each file. Also returns the stems of files that failed, so
+    references into them are not reported twice."""
+    parsed: list[_Parsed] = []
+    problems: list[Problem] = []
+    failed: set[str] = set()
+    for kind, path in files:
+        display = _display(path)
+        doc, errs = load_yaml(path, display)
+        if doc is None:
+            problems += errs
+            failed.add(f"{path.parent.name}/{path.stem}")
+            continue
+        kind = kind or _kind_of(path, doc.data)
+        if kind is None:
+            problems.append(Problem(display, 1, "not a playbook, scenario or checks file"))
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(display, 1, f"a {kind[:-1]} file is a mapping of fields"))
+            continue
+        try:
+            model = _MODELS[kind].model_validate(doc.data)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, doc, display)
+            failed.add(f"{path.parent.name}/{path.stem}")
+            continue
+        parsed.append(_Parsed(kind, path, display, doc, model))
+    return parsed, problems, failed
+
+
+def load_library(root: Path) -> Library:
+    """Load and validate a whole content directory; raise `ContentError` on any problem."""
+    files = content_files(root)
+    if not files:
+        raise ContentError([Problem(str(root), 1, "no playbooks/, scenarios/ or checks/ YAML found")])
+    return build_library([(k, p) for k, p in files])
+
+
+def build_library(files: list[tuple[str | None, Path]]) -> Library:
+    parsed, problems, failed = parse_files(files)
+    lib, more = _link(parsed, failed)
+    problems += more
+    if problems or lib is None:
+        raise ContentError(problems)
+    return lib
+
+
+# ---------------------------------------------------------------- cross-file checks
+
+
+def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list[Problem]]:
+    problems: list[Problem] = []
+
+    def problem(p: _Parsed, path: tuple[Any, ...], msg: str) -> None:
+        problems.append(Problem(p.display, p.doc.line_of(path), msg))
+
+    checks: dict[str, Check] = {}
+    check_home: dict[str, str] = {}
+    playbooks: dict[str, Playbook] = {}
+    scenarios: dict[str, Scenario] = {}
+    homes: dict[tuple[str, str], _Parsed] = {}
+
+    for p in parsed:
+        if p.kind == "checks":
+            for i, chk in enumerate(p.model.checks):
+                if chk.id in checks:
+                    problem(p, ("checks", i, "id"), f"duplicate check id {chk.id!r} (also in {check_home[chk.id]})")
+                checks[chk.id] = chk
+                check_home[chk.id] = p.display
+            continue
+        model = p.model
+        if p.path.stem != model.id:
+            problem(p, ("id",), f"file name {p.path.name!r} differs from its id {model.id!r}; name it {model.id}.yaml")
+        table = playbooks if p.kind == "playbooks" else scenarios
+        if model.id in table:
+            problem(p, ("id",), f"duplicate {p.kind[:-1]} id {model.id!r} (also in {homes[(p.kind, model.id)].display})")
+            continue
+        table[model.id] = model
+        homes[(p.kind, model.id)] = p
+
+    cards: dict[str, CardEntry] = {}
+    for pb in playbooks.values():
+        seen: dict[str, int] = {}
+        for i, card in enumerate(pb.cards):
+            if card.id in seen:
+                problem(homes[("playbooks", pb.id)], ("cards", i, "id"), f"duplicate card id {card.id!r}")
+            seen[card.id] = i
+            cards[f"{pb.id}/{card.id}"] = CardEntry(pb, card)
+
+    def resolve_card(p: _Parsed, path: tuple[Any, ...], ref: str, home_pb: str | None) -> str | None:
+        full = ref if "/" in ref or home_pb is None else f"{home_pb}/{ref}"
+        if full in cards:
+            return full
+        if f"playbooks/{full.split('/')[0]}" in failed:
+            return None  # its playbook failed to load; that error is already reported
+        problem(p, path, f"card {ref!r} does not exist{did_you_mean(full, cards)}")
+        return None
+
+    rubrics: dict[str, tuple[Check, ...]] = {}
+
+    def resolve_rubric(p: _Parsed, path: tuple[Any, ...], items: list[Any]) -> tuple[Check, ...]:
+        out: list[Check] = []
+        ids: set[str] = set()
+        for i, item in enumerate(items):
+            if isinstance(item, CheckUse):
+                base = checks.get(item.use)
+                if base is None and any(f.startswith("checks/") for f in failed):
+                    continue
+                if base is None:
+                    problem(p, (*path, i, "use"), f"shared check {item.use!r} does not exist{did_you_mean(item.use, checks)}")
+                    continue
+                item = base if item.weight is None else base.model_copy(update={"weight": item.weight})
+            if item.id in ids:
+                problem(p, (*path, i), f"check {item.id!r} appears twice in this rubric")
+            ids.add(item.id)
+            out.append(item)
+        if out and not any(c.kind != "red_flag" for c in out):
+            problem(p, path, "a rubric needs at least one must or good check")
+        return tuple(out)
+
+    questions: dict[str, tuple[Playbook, Question]] = {}
+    for pb in playbooks.values():
+        p = homes[("playbooks", pb.id)]
+        for i, card in enumerate(pb.cards):
+            for j, ref in enumerate(card.related):
+                full = resolve_card(p, ("cards", i, "related", j), ref, pb.id)
+                if full == f"{pb.id}/{card.id}":
+                    problem(p, ("cards", i, "related", j), "a card cannot be related to itself")
+        for i, q in enumerate(pb.quiz):
+            qid = f"{pb.id}/{q.id}"
+            if qid in questions:
+                problem(p, ("quiz", i, "id"), f"duplicate question id {q.id!r}")
+            questions[qid] = (pb, q)
+            resolve_card(p, ("quiz", i, "card"), q.card, pb.id)
+            if q.kind == "text":
+                rubrics[f"qz:{qid}"] = resolve_rubric(p, ("quiz", i, "rubric"), list(q.rubric))
+
+    for sc in scenarios.values():
+        p = homes[("scenarios", sc.id)]
+        for j, ref in enumerate(sc.cards):
+            resolve_card(p, ("cards", j), ref, None)
+        for node_id, turn in sc.nodes.items():
+            rubric = resolve_rubric(p, ("nodes", node_id, "rubric"), list(turn.rubric))
+            rubrics[f"rp:{sc.id}/{node_id}"] = rubric
+            if turn.next_step_due and rubric and not any(c.advance for c in rubric):
+                problem(
+                    p,
+                    ("nodes", node_id, "next_step_due"),
+                    "a turn where a next step is due needs a check with `advance: true`",
+                )
+        problems += _graph_problems(sc, p)
+
+    scenarios_for_card: dict[str, list[str]] = {}
+    for sc in scenarios.values():
+        for ref in sc.cards:
+            scenarios_for_card.setdefault(ref, []).append(sc.id)
+
+    if problems:
+        return None, problems
+    return (
+        Library(
+            playbooks=playbooks,
+            scenarios=scenarios,
+            checks=checks,
+            cards=cards,
+            questions=questions,
+            rubrics=rubrics,
+            scenarios_for_card={k: tuple(v) for k, v in scenarios_for_card.items()},
+            files=tuple(p.display for p in parsed),
+        ),
+        [],
+    )
+
+
+def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
+    """Every link resolves, every node is reachable, and every path ends (no cycles)."""
+    problems: list[Problem] = []
+    targets = set(sc.nodes) | set(sc.endings)
+    for name in set(sc.nodes) & set(sc.endings):
+        problems.append(Problem(p.display, p.doc.line_of(("endings", name)), f"{name!r} is both a node and an ending"))
+    if sc.start not in sc.nodes:
+        problems.append(
+            Problem(p.display, p.doc.line_of(("start",)), f"start node {sc.start!r} does not exist{did_you_mean(sc.start, sc.nodes)}")
+        )
+        return problems
+    for node_id, turn in sc.nodes.items():
+        for outcome, target in turn.next.items():
+            if target not in targets:
+                problems.append(
+                    Problem(
+                        p.display,
+                        p.doc.line_of(("nodes", node_id, "next", outcome)),
+                        f"link {target!r} goes nowhere{did_you_mean(target, targets)}",
+                    )
+                )
+    if problems:
+        return problems
+
+    # Depth-first walk from the start: colours find cycles, the visited set finds the unreachable.
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def walk(node: str, trail: list[str]) -> None:
+        if node in sc.endings or cycle:
+            state[node] = 2
+            return
+        if state.get(node) == 1:
+            cycle.extend([*trail[trail.index(node):], node])
+            return
+        if state.get(node) == 2:
+            return
+        state[node] = 1
+        for target in dict.fromkeys(sc.nodes[node].next.values()):
+            walk(target, [*trail, node])
+        state[node] = 2
+
+    walk(sc.start, [])
+    if cycle:
+        problems.append(
+            Problem(
+                p.display,
+                p.doc.line_of(("nodes", cycle[0])),
+                "this path never ends: " + " -> ".join(cycle),
+            )
+        )
+    for name in [*sc.nodes, *sc.endings]:
+        if name not in state:
+            section = "nodes" if name in sc.nodes else "endings"
+            problems.append(Problem(p.display, p.doc.line_of((section, name)), f"{name!r} cannot be reached from start"))
+    return problems
+
+
+def iter_texts(lib: Library) -> Iterator[str]:
+    """Every user-facing string in the library (used by tests of size limits)."""
+    for pb in lib.playbooks.values():
+        yield from _strings(pb.model_dump())
+    for sc in lib.scenarios.values():
+        yield from _strings(sc.model_dump())
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)

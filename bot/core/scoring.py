@@ -1,0 +1,162 @@
+"""Deterministic, visible rubric scoring of a trainee's free-text answer.
+
+Each check passes when one of its phrasings is found in the answer, fuzzily (rapidfuzz
+partial matching tolerates typos and small variations, in zh and en), or one of its regex
+patterns matches. Red flags that are negated right before the match ("我们不会送充值卡",
+"I won't give you recharge cards") do not count against the trainee.
+
+Score: the weighted share of must/good checks passed (0-100), minus each red flag's
+penalty, clamped to 0-100. Passed: score >= pass mark and no red flag.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from bot.content.models import Check
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NOISE = re.compile(r"[^\w'\u3400-\u9fff\uf900-\ufaff]+")
+_NEGATION_ZH = ("不", "没", "别", "无法", "拒绝", "绝不", "不会", "不能", "不用", "不必", "而不是", "不是")
+_NEGATION_EN = re.compile(
+    r"\b(not|no|never|won't|wont|can't|cant|cannot|don't|dont|wouldn't|shouldn't|instead of|rather than|without)\b[\w' ]{0,16}$"
+)
+
+STRONG_MARK = 75
+WEAK_BELOW = 35
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, punctuation to single spaces: the form both sides are compared in."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _NOISE.sub(" ", text.replace("’", "'")).strip()
+
+
+def is_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    kind: str
+    passed: bool
+    weight: int
+    evidence: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "kind": self.kind, "passed": self.passed, "weight": self.weight}
+
+
+@dataclass(frozen=True)
+class Score:
+    score: int
+    passed: bool
+    outcome: str  # strong | partial | weak
+    checks: tuple[CheckResult, ...]
+    advance: bool | None  # None when no next step was due
+
+    @property
+    def red_flags(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.kind == "red_flag" and c.passed]
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "score": self.score,
+            "passed": self.passed,
+            "outcome": self.outcome,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+        if self.advance is not None:
+            data["verdict"] = "advance" if self.advance else "continuation"
+        return data
+
+
+@lru_cache(maxsize=20000)
+def _phrase(raw: str) -> tuple[str, bool]:
+    return normalize(raw), is_cjk(raw)
+
+
+def _threshold(phrase: str, cjk: bool) -> float:
+    n = len(phrase)
+    if cjk:
+        return 100 if n <= 3 else 75 if n == 4 else 80 if n <= 6 else 78
+    return 100 if n <= 4 else 87 if n <= 9 else 85
+
+
+def find(phrase_raw: str, answer: str) -> tuple[int, int] | None:
+    """Where `phrase_raw` occurs in the normalized `answer` (fuzzily), or None."""
+    phrase, cjk = _phrase(phrase_raw)
+    if not phrase:
+        return None
+    if not cjk and len(phrase) <= 4:
+        m = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", answer)
+        return (m.start(), m.end()) if m else None
+    if phrase in answer:
+        i = answer.index(phrase)
+        return i, i + len(phrase)
+    need = _threshold(phrase, cjk)
+    if need >= 100 or len(answer) < len(phrase) * 0.6:
+        return None
+    al = fuzz.partial_ratio_alignment(phrase, answer, score_cutoff=need)
+    if al is None:
+        return None
+    return al.dest_start, al.dest_end
+
+
+def _negated(answer: str, start: int) -> bool:
+    before = answer[max(0, start - 24) : start].rstrip()
+    if _NEGATION_EN.search(before):
+        return True
+    tail = before[-4:]
+    return any(neg in tail for neg in _NEGATION_ZH)
+
+
+def _matches(phrases: Sequence[str], patterns: Sequence[str], answer: str, raw: str, red: bool) -> str:
+    for phrase in phrases:
+        hit = find(phrase, answer)
+        if hit and not (red and _negated(answer, hit[0])):
+            return answer[hit[0] : hit[1]]
+    for pattern in patterns:
+        m = re.search(pattern, raw, re.IGNORECASE)
+        if m and not (red and _negated(raw[: m.start()].lower(), m.start())):
+            return m.group(0)
+    return ""
+
+
+def run_check(check: Check, answer_norm: str, answer_raw: str) -> CheckResult:
+    red = check.kind == "red_flag"
+    evidence = _matches(check.phrases.all(), check.patterns, answer_norm, answer_raw, red)
+    if evidence and check.also is not None:
+        second = _matches(check.also.all(), check.also_patterns, answer_norm, answer_raw, red)
+        evidence = f"{evidence} … {second}" if second else ""
+    return CheckResult(check.id, check.kind, bool(evidence), check.effective_weight, evidence)
+
+
+def score_answer(checks: Sequence[Check], answer: str, pass_mark: int = 60, next_step_due: bool = False) -> Score:
+    """Score one answer against a rubric. Pure and deterministic."""
+    norm = normalize(answer)
+    results = tuple(run_check(c, norm, answer) for c in checks)
+    positive = [r for r in results if r.kind != "red_flag"]
+    total = sum(r.weight for r in positive) or 1
+    earned = sum(r.weight for r in positive if r.passed)
+    penalty = sum(r.weight for r in results if r.kind == "red_flag" and r.passed)
+    score = max(0, min(100, round(100 * earned / total) - penalty))
+    red = penalty > 0
+    passed = score >= pass_mark and not red
+    if passed and score >= max(STRONG_MARK, pass_mark):
+        outcome = "strong"
+    elif score < WEAK_BELOW or (red and score < pass_mark):
+        outcome = "weak"
+    else:
+        outcome = "partial"
+    advance = None
+    if next_step_due:
+        advance = any(r.passed for r, c in zip(results, checks, strict=True) if c.advance)
+    return Score(score, passed, outcome, results, advance)
