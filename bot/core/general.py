@@ -1,0 +1,98 @@
+"""Start, help, language, the main menu, and /cancel of whatever is in progress."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.core.coach import Feature
+from bot.core.reply import Button, Reply, rows
+from bot.core.render import e
+from bot.i18n import LANGS, t
+
+if TYPE_CHECKING:
+    from bot.core.coach import Who
+
+# (command, help key, who sees it: all | manager | admin). Order = order in /help and menus.
+COMMAND_HELP: list[tuple[str, str, str]] = [
+    ("start", "cmd.start", "all"),
+    ("help", "cmd.help", "all"),
+    ("find", "cmd.find", "all"),
+    ("card", "cmd.card", "all"),
+    ("playbooks", "cmd.playbooks", "all"),
+    ("roleplay", "cmd.roleplay", "all"),
+    ("cancel", "cmd.cancel", "all"),
+    ("lang", "cmd.lang", "all"),
+]
+
+MENU = [("playbooks", "menu.browse"), ("roleplay", "menu.roleplay"), ("quiz", "menu.quiz"), ("progress", "menu.progress")]
+
+
+def visible_commands(coach_commands: list[str], who_is_manager: bool, who_is_admin: bool) -> list[tuple[str, str]]:
+    """The (command, help key) pairs this user may use, for /help and set_my_commands."""
+    allowed = {"all"} | ({"manager"} if who_is_manager else set()) | ({"admin"} if who_is_admin else set())
+    return [(c, key) for c, key, aud in COMMAND_HELP if aud in allowed and c in coach_commands]
+
+
+class GeneralFeature(Feature):
+    def commands(self):  # type: ignore[no-untyped-def]
+        return {"start": self.start, "help": self.help, "lang": self.lang, "cancel": self.cancel}
+
+    def actions(self):  # type: ignore[no-untyped-def]
+        return {"lang": self.press_lang, "go": self.press_go}
+
+    def menu(self, who: Who) -> tuple[tuple[Button, ...], ...]:
+        known = self.coach.command_names
+        buttons = [Button(t(who.lang, key), f"go:{cmd}") for cmd, key in MENU if cmd in known]
+        buttons.append(Button(t(who.lang, "menu.help"), "go:help"))
+        other = "en" if who.lang == "zh" else "zh"
+        buttons.append(Button(t(who.lang, "menu.lang"), f"lang:{other}"))
+        return rows(*buttons, per_row=2)
+
+    def start(self, who: Who, args: str) -> list[Reply]:
+        payload = args.strip().split()[0] if args.strip() else ""
+        if payload:
+            replies = self.coach.start_payload(who, payload[:64])
+            if replies is not None:
+                return replies
+        return [Reply(t(who.lang, "welcome"), self.menu(who))]
+
+    def help(self, who: Who, args: str = "") -> list[Reply]:
+        lines = [t(who.lang, "help.title")]
+        for cmd, key in visible_commands(self.coach.command_names, who.is_manager, who.is_admin):
+            lines.append(f"/{cmd} — {e(t(who.lang, key))}")
+        lines.append("")
+        lines.append("• " + e(t(who.lang, "help.lookup")))
+        lines.append("• " + e(t(who.lang, "help.inline", bot=self.coach.bot_username)))
+        return [Reply("\n".join(lines), self.menu(who))]
+
+    def lang(self, who: Who, args: str) -> list[Reply]:
+        choice = args.strip().lower()[:5]
+        if not choice:
+            choice = "en" if who.lang == "zh" else "zh"
+        if choice.startswith("zh") or choice in ("中文", "cn"):
+            choice = "zh"
+        if choice not in LANGS:
+            return [Reply(t(who.lang, "lang.usage"))]
+        self.coach.store.set_lang(who.id, choice)
+        return [Reply(t(choice, "lang.set"), self.menu(_with_lang(who, choice)))]
+
+    def press_lang(self, who: Who, code: str) -> list[Reply]:
+        return self.lang(who, code if code in LANGS else "")
+
+    def press_go(self, who: Who, command: str) -> list[Reply]:
+        if command not in self.coach.command_names:
+            return [Reply(t(who.lang, "stale_button"))]
+        return self.coach._command(who, command, "")
+
+    def cancel(self, who: Who, args: str = "") -> list[Reply]:
+        session = self.coach.store.session(who.id)
+        feature = self.coach._sessions.get(session["kind"]) if session else None
+        if feature is None:
+            return [Reply(t(who.lang, "cancel.none"))]
+        return feature.cancel(who, session)  # type: ignore[attr-defined]
+
+
+def _with_lang(who: Who, lang: str) -> Who:
+    from dataclasses import replace
+
+    return replace(who, lang=lang, lang_chosen=True)

@@ -1,0 +1,133 @@
+"""Open the database (WAL, migrations applied) and the small query helpers the core needs.
+
+One `Store` per process is the single writer. Every method that writes commits before it
+returns, so what the core stored survives a crash right after.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.errors import StoreError
+from bot.store.migrations import migrations
+
+
+def now() -> str:
+    """UTC timestamp text that sorts correctly."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.db = Database(conn)
+        if str(path) != ":memory:":
+            self.db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[Database]:
+        """One atomic write: all of it commits, or none of it (and a StoreError is raised)."""
+        conn = self.db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"database busy: {exc}") from exc
+        try:
+            yield self.db
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"could not save: {exc}") from exc
+
+    def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    # ------------------------------------------------------------ users
+
+    def user(self, user_id: int) -> dict[str, Any] | None:
+        return self.one("select * from users where id = ?", [user_id])
+
+    def ensure_user(self, user_id: int, name: str, lang: str) -> dict[str, Any]:
+        """The user's row, created on first contact; refreshes name and activity time."""
+        ts = now()
+        with self.tx() as db:
+            db.execute(
+                "insert into users (id, name, lang, lang_chosen, role, created_at, last_active, blocked) "
+                "values (?, ?, ?, 0, 'trainee', ?, ?, 0) "
+                "on conflict(id) do update set name = excluded.name, last_active = excluded.last_active, "
+                "blocked = 0",
+                [user_id, name, lang, ts, ts],
+            )
+        row = self.user(user_id)
+        assert row is not None
+        return row
+
+    def set_lang(self, user_id: int, lang: str) -> None:
+        with self.tx() as db:
+            db.execute("update users set lang = ?, lang_chosen = 1 where id = ?", [lang, user_id])
+
+    def set_role(self, user_id: int, role: str) -> None:
+        with self.tx() as db:
+            db.execute("update users set role = ? where id = ?", [role, user_id])
+
+    def set_blocked(self, user_id: int, blocked: bool) -> None:
+        with self.tx() as db:
+            db.execute("update users set blocked = ? where id = ?", [int(blocked), user_id])
+
+    # ------------------------------------------------------------ events
+
+    def log_event(
+        self, user_id: int, kind: str, ref: str | None, text: str | None = None,
+        lang: str | None = None, score: float | None = None,
+    ) -> None:
+        with self.tx() as db:
+            db.execute(
+                "insert into events (user_id, kind, ref, text, lang, score, ts) values (?, ?, ?, ?, ?, ?, ?)",
+                [user_id, kind, ref, text, lang, score, now()],
+            )
+
+    # ------------------------------------------------------------ sessions
+
+    def session(self, user_id: int) -> dict[str, Any] | None:
+        row = self.one("select * from sessions where user_id = ?", [user_id])
+        if row:
+            row["state"] = json.loads(row["state"] or "{}")
+        return row
+
+    def set_session(self, db: Database, user_id: int, kind: str, ref_id: int, state: dict[str, Any]) -> None:
+        """Inside a `tx()`: make this the user's one in-progress session."""
+        db.execute(
+            "insert into sessions (user_id, kind, ref_id, state, updated_at) values (?, ?, ?, ?, ?) "
+            "on conflict(user_id) do update set kind = excluded.kind, ref_id = excluded.ref_id, "
+            "state = excluded.state, updated_at = excluded.updated_at",
+            [user_id, kind, ref_id, json.dumps(state, ensure_ascii=False), now()],
+        )
+
+    def clear_session(self, db: Database, user_id: int) -> None:
+        db.execute("delete from sessions where user_id = ?", [user_id])
