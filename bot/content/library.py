@@ -28,6 +28,8 @@ from bot.content.yamlio import YamlDoc, load_yaml
 from bot.errors import ContentError, Problem
 
 KINDS = ("checks", "playbooks", "scenarios")
+#: "<playbook-id>/<card-id>" must fit Telegram's 64-byte button data with a short prefix.
+CARD_REF_MAX = 58
 _MODELS: dict[str, type[BaseModel]] = {"checks": CheckFile, "playbooks": Playbook, "scenarios": Scenario}
 
 
@@ -276,7 +278,13 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
             if card.id in seen:
                 problem(homes[("playbooks", pb.id)], ("cards", i, "id"), f"duplicate card id {card.id!r}")
             seen[card.id] = i
-            cards[f"{pb.id}/{card.id}"] = CardEntry(pb, card)
+            ref = f"{pb.id}/{card.id}"
+            if len(ref) > CARD_REF_MAX:
+                problem(
+                    homes[("playbooks", pb.id)], ("cards", i, "id"),
+                    f"card id {ref!r} is {len(ref)} characters; buttons carry at most {CARD_REF_MAX}",
+                )
+            cards[ref] = CardEntry(pb, card)
 
     def resolve_card(p: _Parsed, path: tuple[Any, ...], ref: str, home_pb: str | None) -> str | None:
         full = ref if "/" in ref or home_pb is None else f"{home_pb}/{ref}"
