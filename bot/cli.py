@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=["zh", "en"], help="interface language (default: from $LANG)")
 
     v = sub.add_parser("validate", help="check content files; prints path:line: message per problem")
-    v.add_argument("paths", nargs="*", type=Path, help="content directories or YAML files (default: all content)")
+    v.add_argument(
+        "paths", nargs="*", type=Path, help="content directories or YAML files (default: all content)"
+    )
 
     lk = sub.add_parser("lookup", help="find the talk-track cards for what a customer said")
     lk.add_argument("query", nargs="*", help="the customer's words")
@@ -101,8 +103,9 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             # Single files are checked against the rest of the shipped content, so their
             # references resolve; a file given here replaces its shipped namesake.
             files += [
-                (k, p) for k, p in content_files(settings.content_dir) if (k, p.stem) not in explicit
-                and p.resolve() not in {f.resolve() for _, f in files}
+                (k, p)
+                for k, p in content_files(settings.content_dir)
+                if (k, p.stem) not in explicit and p.resolve() not in {f.resolve() for _, f in files}
             ]
         lib = build_library(files)
     print(f"ok: {lib.summary()}")

@@ -47,11 +47,11 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- lookup
     "lookup.empty": {
         "zh": "请把客户说的话发给我，比如：“你们太贵了”。",
-        "en": "Send me what the customer said, e.g. \"you're too expensive\".",
+        "en": 'Send me what the customer said, e.g. "you\'re too expensive".',
     },
     "lookup.too_short": {
         "zh": "信息太短了，多说几个字吧，比如“客户嫌贵”。",
-        "en": "That's too short to go on. Try a few words, e.g. \"customer says too expensive\".",
+        "en": 'That\'s too short to go on. Try a few words, e.g. "customer says too expensive".',
     },
     "lookup.too_long": {
         "zh": "（消息很长，我只看了前 {n} 个字。）",
@@ -97,7 +97,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "practise.pick": {"zh": "选一种练法：", "en": "Pick a way to practise:"},
     # --- role-play
-    "rp.list": {"zh": "🎭 <b>角色扮演</b>：我扮客户，你来应对。选一个场景：", "en": "🎭 <b>Role-play</b>: I play the customer, you answer. Pick a scenario:"},
+    "rp.list": {
+        "zh": "🎭 <b>角色扮演</b>：我扮客户，你来应对。选一个场景：",
+        "en": "🎭 <b>Role-play</b>: I play the customer, you answer. Pick a scenario:",
+    },
     "rp.unknown": {"zh": "没有这个场景：{id}。", "en": "There is no scenario {id}."},
     "rp.persona": {"zh": "客户", "en": "Customer"},
     "rp.goal": {"zh": "你的目标", "en": "Your goal"},
@@ -127,8 +130,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "rp.score": {"zh": "得分 {score}/100", "en": "Score {score}/100"},
     "rp.passed": {"zh": "✅ 通过", "en": "✅ passed"},
     "rp.not_passed": {"zh": "❌ 未通过", "en": "❌ not yet"},
-    "rp.verdict.advance": {"zh": "判定：进展（客户做出了具体承诺）", "en": "Verdict: advance (a concrete commitment)"},
-    "rp.verdict.continuation": {"zh": "判定：继续（没有具体的下一步）", "en": "Verdict: continuation (no concrete next step)"},
+    "rp.verdict.advance": {
+        "zh": "判定：进展（客户做出了具体承诺）",
+        "en": "Verdict: advance (a concrete commitment)",
+    },
+    "rp.verdict.continuation": {
+        "zh": "判定：继续（没有具体的下一步）",
+        "en": "Verdict: continuation (no concrete next step)",
+    },
     "rp.avoided": {"zh": "没有踩红线：", "en": "Avoided: "},
     "rp.model": {"zh": "参考答案", "en": "Model answer"},
     "rp.outcome.strong": {"zh": "好回答", "en": "Strong"},
@@ -139,7 +148,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "rp.end.failure": {"zh": "没谈成", "en": "Not this time"},
     "rp.avg": {"zh": "平均分 {score}", "en": "average score {score}"},
     "rp.cards": {"zh": "这些卡片会有帮助：", "en": "Cards that would have helped:"},
-    "rp.cancelled": {"zh": "已结束这次角色扮演，答过的内容都已保存。", "en": "Role-play ended. Everything you answered is saved."},
+    "rp.cancelled": {
+        "zh": "已结束这次角色扮演，答过的内容都已保存。",
+        "en": "Role-play ended. Everything you answered is saved.",
+    },
     "cancel.none": {"zh": "现在没有进行中的练习。", "en": "Nothing is in progress."},
     # --- generic
     "unknown_command": {
@@ -164,6 +176,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "In a group, use /find with the customer's words, or message me privately.",
     },
 }
+
+
+def add_strings(strings: dict[str, dict[str, str]]) -> None:
+    """Register a feature's strings (each feature module keeps its own words)."""
+    for key, entry in strings.items():
+        if key in STRINGS and STRINGS[key] != entry:
+            raise ValueError(f"string {key!r} is defined twice")
+        if set(entry) != set(LANGS):
+            raise ValueError(f"string {key!r} needs exactly zh and en")
+        STRINGS[key] = entry
 
 
 def t(lang: str, key: str, **values: object) -> str:

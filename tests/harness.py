@@ -67,12 +67,18 @@ class BotHarness:
         await self.app.process_update(update)
         return self.api.calls[before:]
 
-    async def send(self, text: str, user: User, chat_id: int | None = None, chat_type: str = "private") -> list[Call]:
+    async def send(
+        self, text: str, user: User, chat_id: int | None = None, chat_type: str = "private"
+    ) -> list[Call]:
         chat_id = chat_id if chat_id is not None else user.id
         message: dict[str, Any] = {
             "message_id": next(_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": chat_type, **({"title": "Team chat"} if chat_type != "private" else {})},
+            "chat": {
+                "id": chat_id,
+                "type": chat_type,
+                **({"title": "Team chat"} if chat_type != "private" else {}),
+            },
             "from": user.as_json(),
             "text": text,
         }
@@ -86,7 +92,9 @@ class BotHarness:
             message["entities"] = entities
         return await self.process({"update_id": next(_ids), "message": message})
 
-    async def press(self, data: str, user: User, message_text: str = "…", chat_id: int | None = None) -> list[Call]:
+    async def press(
+        self, data: str, user: User, message_text: str = "…", chat_id: int | None = None
+    ) -> list[Call]:
         chat_id = chat_id if chat_id is not None else user.id
         return await self.process(
             {

@@ -25,7 +25,12 @@ CASES = [
     ("missing-lang", PB, 32, "missing 'en' text"),
     ("duplicate-id", PB, 1, "duplicate playbook id 'sample-playbook'"),
     ("filename-mismatch", "playbooks/sample.yaml", 1, "differs from its id 'sample-playbook'"),
-    ("bad-reference", PB, 29, "card 'sample-crd-2' does not exist; did you mean 'sample-playbook/sample-card-2'?"),
+    (
+        "bad-reference",
+        PB,
+        29,
+        "card 'sample-crd-2' does not exist; did you mean 'sample-playbook/sample-card-2'?",
+    ),
     ("quiz-card-reference", PB, 73, "card 'no-such-card' does not exist"),
     ("answer-not-option", PB, 46, "answer 'c' is not among the options"),
     ("title-too-long", PB, 9, "Telegram shows at most 64"),
@@ -33,7 +38,12 @@ CASES = [
     ("scenario-bad-link", SC, 38, "link 'clse' goes nowhere; did you mean 'close'?"),
     ("scenario-unreachable", SC, 39, "'push-back' cannot be reached from start"),
     ("scenario-cycle", SC, 16, "this path never ends: opening -> push-back -> opening"),
-    ("unknown-shared-check", SC, 24, "shared check 'vague-folow-up' does not exist; did you mean 'vague-follow-up'?"),
+    (
+        "unknown-shared-check",
+        SC,
+        24,
+        "shared check 'vague-folow-up' does not exist; did you mean 'vague-follow-up'?",
+    ),
 ]
 
 

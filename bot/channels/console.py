@@ -34,7 +34,11 @@ class Console:
                 path.write_bytes(reply.file.data)
                 self.out.write(f"[file saved: {path}]\n")
             if reply.text:
-                prefix = f"[→ chat {reply.chat_id}] " if reply.chat_id and reply.chat_id != self.ctx.user_id else ""
+                prefix = (
+                    f"[→ chat {reply.chat_id}] "
+                    if reply.chat_id and reply.chat_id != self.ctx.user_id
+                    else ""
+                )
                 self.out.write(prefix + to_plain(reply.text) + "\n")
             for row in reply.buttons:
                 labels = []
@@ -65,8 +69,13 @@ class Console:
         return True
 
 
-def run_console(settings: Settings, user_id: int = 1, lang: str | None = None,
-                stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def run_console(
+    settings: Settings,
+    user_id: int = 1,
+    lang: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
     from bot.app import build_coach
 
     stdin = stdin or sys.stdin

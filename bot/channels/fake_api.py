@@ -65,7 +65,9 @@ class RecordingRequest(BaseRequest):
         return [c for c in self.calls if c.method == method]
 
     def texts(self) -> list[str]:
-        return [c.params.get("text", "") for c in self.calls if c.method in ("sendMessage", "editMessageText")]
+        return [
+            c.params.get("text", "") for c in self.calls if c.method in ("sendMessage", "editMessageText")
+        ]
 
     def clear(self) -> None:
         self.calls.clear()
@@ -98,8 +100,12 @@ class RecordingRequest(BaseRequest):
                 self._sent.popleft()
             if len(self._sent) >= self.rate_per_s:
                 self.too_many += 1
-                body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                        "parameters": {"retry_after": 1}}
+                body = {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                }
                 return 429, json.dumps(body).encode()
             self._sent.append(now)
         self.calls.append(Call(api_method, params, files))
@@ -108,8 +114,13 @@ class RecordingRequest(BaseRequest):
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return {
-                "id": BOT_ID, "is_bot": True, "first_name": "Coachbot", "username": BOT_USERNAME,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True,
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Coachbot",
+                "username": BOT_USERNAME,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": True,
             }
         if method == "getUpdates":
             return []

@@ -7,6 +7,7 @@ business rules: who may do what, what is stored and what is said are the core's.
 from __future__ import annotations
 
 import logging
+
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -71,8 +72,12 @@ def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | N
     return InlineKeyboardMarkup(keyboard)
 
 
-async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply],
-                       edit_message: Message | None = None) -> None:
+async def send_replies(
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    replies: list[Reply],
+    edit_message: Message | None = None,
+) -> None:
     """Render Replies: long texts split below 4096, edits where asked, files as documents."""
     coach: Coach = context.application.bot_data[COACH]
     for reply in replies:
@@ -81,8 +86,11 @@ async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies
         try:
             if reply.file is not None:
                 await context.bot.send_document(
-                    target, document=reply.file.data, filename=reply.file.name,
-                    caption=reply.file.caption[:1024] or None, parse_mode=ParseMode.HTML,
+                    target,
+                    document=reply.file.data,
+                    filename=reply.file.name,
+                    caption=reply.file.caption[:1024] or None,
+                    parse_mode=ParseMode.HTML,
                 )
                 if not reply.text:
                     continue
@@ -97,7 +105,9 @@ async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies
                     log.info("edit failed (%s); sending instead", exc)
             for i, part in enumerate(parts):
                 await context.bot.send_message(
-                    target, part, parse_mode=ParseMode.HTML,
+                    target,
+                    part,
+                    parse_mode=ParseMode.HTML,
                     reply_markup=markup if i == len(parts) - 1 else None,
                     disable_web_page_preview=True,
                 )
@@ -193,8 +203,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     admin_chat = context.application.bot_data.get("admin_chat")
     if admin_chat:
         try:
-            await context.bot.send_message(admin_chat, f"⚠️ Coachbot error: {type(context.error).__name__}: "
-                                                       f"{str(context.error)[:300]}")
+            await context.bot.send_message(
+                admin_chat, f"⚠️ Coachbot error: {type(context.error).__name__}: {str(context.error)[:300]}"
+            )
         except TelegramError:
             log.warning("could not report the error to the admin chat")
 
@@ -228,7 +239,9 @@ def build_application(
     app.add_handler(CommandHandler(command_names, on_command))
     app.add_handler(MessageHandler(filters.COMMAND, on_command))  # unknown commands get a polite answer
     app.add_handler(MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, on_private_text))
-    app.add_handler(MessageHandler(filters.TEXT & filters.ChatType.GROUPS & filters.Entity("mention"), on_group_mention))
+    app.add_handler(
+        MessageHandler(filters.TEXT & filters.ChatType.GROUPS & filters.Entity("mention"), on_group_mention)
+    )
     app.add_handler(CallbackQueryHandler(on_callback))
     app.add_handler(InlineQueryHandler(on_inline))
     app.add_error_handler(on_error)
@@ -244,11 +257,9 @@ async def _post_init(app: Application) -> None:
 
 async def publish_commands(app: Application) -> None:
     """set_my_commands per language (zh, en)."""
-    from bot.core.general import visible_commands
-
     coach: Coach = app.bot_data[COACH]
     for lang in ("zh", "en"):
-        cmds = [BotCommand(c, t(lang, key)[:256]) for c, key in visible_commands(coach.command_names, False, False)]
+        cmds = [BotCommand(c, t(lang, key)[:256]) for c, key in coach.visible_commands(False, False)]
         try:
             await app.bot.set_my_commands(cmds, language_code=lang)
             if lang == "en":

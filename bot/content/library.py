@@ -179,10 +179,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part not in ("check", "use"):
@@ -257,16 +256,28 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
         if p.kind == "checks":
             for i, chk in enumerate(p.model.checks):
                 if chk.id in checks:
-                    problem(p, ("checks", i, "id"), f"duplicate check id {chk.id!r} (also in {check_home[chk.id]})")
+                    problem(
+                        p,
+                        ("checks", i, "id"),
+                        f"duplicate check id {chk.id!r} (also in {check_home[chk.id]})",
+                    )
                 checks[chk.id] = chk
                 check_home[chk.id] = p.display
             continue
         model = p.model
         if p.path.stem != model.id:
-            problem(p, ("id",), f"file name {p.path.name!r} differs from its id {model.id!r}; name it {model.id}.yaml")
+            problem(
+                p,
+                ("id",),
+                f"file name {p.path.name!r} differs from its id {model.id!r}; name it {model.id}.yaml",
+            )
         table = playbooks if p.kind == "playbooks" else scenarios
         if model.id in table:
-            problem(p, ("id",), f"duplicate {p.kind[:-1]} id {model.id!r} (also in {homes[(p.kind, model.id)].display})")
+            problem(
+                p,
+                ("id",),
+                f"duplicate {p.kind[:-1]} id {model.id!r} (also in {homes[(p.kind, model.id)].display})",
+            )
             continue
         table[model.id] = model
         homes[(p.kind, model.id)] = p
@@ -281,7 +292,8 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
             ref = f"{pb.id}/{card.id}"
             if len(ref) > CARD_REF_MAX:
                 problem(
-                    homes[("playbooks", pb.id)], ("cards", i, "id"),
+                    homes[("playbooks", pb.id)],
+                    ("cards", i, "id"),
                     f"card id {ref!r} is {len(ref)} characters; buttons carry at most {CARD_REF_MAX}",
                 )
             cards[ref] = CardEntry(pb, card)
@@ -306,7 +318,11 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
                 if base is None and any(f.startswith("checks/") for f in failed):
                     continue
                 if base is None:
-                    problem(p, (*path, i, "use"), f"shared check {item.use!r} does not exist{did_you_mean(item.use, checks)}")
+                    problem(
+                        p,
+                        (*path, i, "use"),
+                        f"shared check {item.use!r} does not exist{did_you_mean(item.use, checks)}",
+                    )
                     continue
                 item = base if item.weight is None else base.model_copy(update={"weight": item.weight})
             if item.id in ids:
@@ -376,10 +392,16 @@ def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
     problems: list[Problem] = []
     targets = set(sc.nodes) | set(sc.endings)
     for name in set(sc.nodes) & set(sc.endings):
-        problems.append(Problem(p.display, p.doc.line_of(("endings", name)), f"{name!r} is both a node and an ending"))
+        problems.append(
+            Problem(p.display, p.doc.line_of(("endings", name)), f"{name!r} is both a node and an ending")
+        )
     if sc.start not in sc.nodes:
         problems.append(
-            Problem(p.display, p.doc.line_of(("start",)), f"start node {sc.start!r} does not exist{did_you_mean(sc.start, sc.nodes)}")
+            Problem(
+                p.display,
+                p.doc.line_of(("start",)),
+                f"start node {sc.start!r} does not exist{did_you_mean(sc.start, sc.nodes)}",
+            )
         )
         return problems
     for node_id, turn in sc.nodes.items():
@@ -404,7 +426,7 @@ def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
             state[node] = 2
             return
         if state.get(node) == 1:
-            cycle.extend([*trail[trail.index(node):], node])
+            cycle.extend([*trail[trail.index(node) :], node])
             return
         if state.get(node) == 2:
             return
@@ -425,7 +447,9 @@ def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
     for name in [*sc.nodes, *sc.endings]:
         if name not in state:
             section = "nodes" if name in sc.nodes else "endings"
-            problems.append(Problem(p.display, p.doc.line_of((section, name)), f"{name!r} cannot be reached from start"))
+            problems.append(
+                Problem(p.display, p.doc.line_of((section, name)), f"{name!r} cannot be reached from start")
+            )
     return problems
 
 

@@ -184,8 +184,6 @@ class CheckUse(Strict):
     weight: int | None = Field(default=None, ge=0, le=100)
 
 
-
-
 def _rubric_tag(value: Any) -> str:
     if isinstance(value, dict):
         return "use" if "use" in value else "check"

@@ -50,6 +50,9 @@ class Feature:
 
     #: session kind this feature owns (free text goes to it while the session is open)
     session_kind: str | None = None
+    #: (command, i18n key of its one-line description, audience: all | manager | admin),
+    #: in the order /help and the Telegram command menu show them
+    help_entries: tuple[tuple[str, str, str], ...] = ()
 
     def __init__(self, coach: Coach):
         self.coach = coach
@@ -130,6 +133,16 @@ class Coach:
     @property
     def command_names(self) -> list[str]:
         return list(self._commands)
+
+    def visible_commands(self, is_manager: bool, is_admin: bool) -> list[tuple[str, str]]:
+        """The (command, help key) pairs a user may use, for /help and set_my_commands."""
+        allowed = {"all"} | ({"manager"} if is_manager else set()) | ({"admin"} if is_admin else set())
+        return [
+            (cmd, key)
+            for feature in self.features
+            for cmd, key, audience in feature.help_entries
+            if audience in allowed and cmd in self._commands
+        ]
 
     # ------------------------------------------------------------ entry points
 

@@ -5,35 +5,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.core.coach import Feature
-from bot.core.reply import Button, Reply, rows
 from bot.core.render import e
+from bot.core.reply import Button, Reply, rows
 from bot.i18n import LANGS, t
 
 if TYPE_CHECKING:
     from bot.core.coach import Who
 
-# (command, help key, who sees it: all | manager | admin). Order = order in /help and menus.
-COMMAND_HELP: list[tuple[str, str, str]] = [
-    ("start", "cmd.start", "all"),
-    ("help", "cmd.help", "all"),
-    ("find", "cmd.find", "all"),
-    ("card", "cmd.card", "all"),
-    ("playbooks", "cmd.playbooks", "all"),
-    ("roleplay", "cmd.roleplay", "all"),
-    ("cancel", "cmd.cancel", "all"),
-    ("lang", "cmd.lang", "all"),
+MENU = [
+    ("playbooks", "menu.browse"),
+    ("roleplay", "menu.roleplay"),
+    ("quiz", "menu.quiz"),
+    ("progress", "menu.progress"),
 ]
-
-MENU = [("playbooks", "menu.browse"), ("roleplay", "menu.roleplay"), ("quiz", "menu.quiz"), ("progress", "menu.progress")]
-
-
-def visible_commands(coach_commands: list[str], who_is_manager: bool, who_is_admin: bool) -> list[tuple[str, str]]:
-    """The (command, help key) pairs this user may use, for /help and set_my_commands."""
-    allowed = {"all"} | ({"manager"} if who_is_manager else set()) | ({"admin"} if who_is_admin else set())
-    return [(c, key) for c, key, aud in COMMAND_HELP if aud in allowed and c in coach_commands]
 
 
 class GeneralFeature(Feature):
+    help_entries = (
+        ("start", "cmd.start", "all"),
+        ("help", "cmd.help", "all"),
+        ("lang", "cmd.lang", "all"),
+        ("cancel", "cmd.cancel", "all"),
+    )
+
     def commands(self):  # type: ignore[no-untyped-def]
         return {"start": self.start, "help": self.help, "lang": self.lang, "cancel": self.cancel}
 
@@ -58,7 +52,7 @@ class GeneralFeature(Feature):
 
     def help(self, who: Who, args: str = "") -> list[Reply]:
         lines = [t(who.lang, "help.title")]
-        for cmd, key in visible_commands(self.coach.command_names, who.is_manager, who.is_admin):
+        for cmd, key in self.coach.visible_commands(who.is_manager, who.is_admin):
             lines.append(f"/{cmd} — {e(t(who.lang, key))}")
         lines.append("")
         lines.append("• " + e(t(who.lang, "help.lookup")))

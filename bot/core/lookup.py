@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.core.reply import Button, InlineResult, Reply, rows
 from bot.core.render import card_html, e, inline_html, thirty_html
+from bot.core.reply import Button, InlineResult, Reply, rows
 from bot.core.search import CLOSE_GAP, MAX_QUERY, good_hits
 from bot.i18n import detect_lang, t
 
@@ -31,7 +31,7 @@ def card_ref_ok(ref: str) -> bool:
 def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
     stripped = " ".join(text.split())
     lang = answer_lang(who, stripped)
-    if not stripped or detect_lang(stripped) is None and not any(c.isdigit() for c in stripped):
+    if not stripped or (detect_lang(stripped) is None and not any(c.isdigit() for c in stripped)):
         return [Reply(t(lang, "lookup.empty"))]
     if len(stripped) < 2:
         return [Reply(t(lang, "lookup.too_short"))]
@@ -39,7 +39,11 @@ def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
     hits = coach.index.search(stripped, limit=5)
     good = good_hits(hits)
     coach.store.log_event(
-        who.id, "search", good[0].card_id if good else None, stripped[:300], lang,
+        who.id,
+        "search",
+        good[0].card_id if good else None,
+        stripped[:300],
+        lang,
         round(good[0].score, 1) if good else None,
     )
     if not good:
@@ -70,7 +74,11 @@ def _no_match(coach: Coach, text: str, lang: str, notice: str) -> Reply:
 
 
 def open_card(
-    coach: Coach, who: Who, ref: str, lang: str | None = None, also: list[str] | None = None,
+    coach: Coach,
+    who: Who,
+    ref: str,
+    lang: str | None = None,
+    also: list[str] | None = None,
     edit: bool = False,
 ) -> list[Reply]:
     lang = lang or who.lang
@@ -80,7 +88,10 @@ def open_card(
     coach.store.log_event(who.id, "view", ref, None, lang)
     buttons: list[tuple[Button, ...]] = [
         (Button(t(lang, "btn.thirty"), f"c30:{ref}"), Button(t(lang, "btn.related"), f"rel:{ref}")),
-        (Button(t(lang, "btn.practise"), f"pr:{ref}"), Button(t(lang, "btn.share"), inline_query=entry.card.title.get(lang))),
+        (
+            Button(t(lang, "btn.practise"), f"pr:{ref}"),
+            Button(t(lang, "btn.share"), inline_query=entry.card.title.get(lang)),
+        ),
     ]
     if also:
         buttons += [(Button("↪ " + _title(coach, other, lang), f"cd:{other}"),) for other in also]
@@ -89,6 +100,12 @@ def open_card(
 
 
 class LookupFeature(Feature):
+    help_entries = (
+        ("find", "cmd.find", "all"),
+        ("card", "cmd.card", "all"),
+        ("playbooks", "cmd.playbooks", "all"),
+    )
+
     def commands(self):  # type: ignore[no-untyped-def]
         return {"find": self.find, "card": self.card, "playbooks": self.playbooks}
 
@@ -156,7 +173,9 @@ class LookupFeature(Feature):
         if "quiz" in self.coach.command_names and entry.playbook.quiz:
             buttons.append(Button("📝 " + entry.playbook.title.get(who.lang), f"qzs:{entry.playbook.id}"))
         if not buttons:
-            return [Reply(t(who.lang, "practise.none"), rows(Button(t(who.lang, "menu.roleplay"), "go:roleplay")))]
+            return [
+                Reply(t(who.lang, "practise.none"), rows(Button(t(who.lang, "menu.roleplay"), "go:roleplay")))
+            ]
         buttons.append(Button(t(who.lang, "btn.back"), f"cd:{ref}"))
         return [Reply(t(who.lang, "practise.pick"), rows(*buttons))]
 
@@ -167,9 +186,16 @@ class LookupFeature(Feature):
         refs = [r if "/" in r else f"{entry.playbook.id}/{r}" for r in entry.card.related]
         if not refs:
             refs = [f"{entry.playbook.id}/{c.id}" for c in entry.playbook.cards if c.id != entry.card.id]
-        buttons = [Button(_title(self.coach, r, who.lang), f"cd:{r}") for r in refs if r in self.coach.lib.cards]
+        buttons = [
+            Button(_title(self.coach, r, who.lang), f"cd:{r}") for r in refs if r in self.coach.lib.cards
+        ]
         buttons.append(Button(t(who.lang, "btn.back"), f"cd:{ref}"))
-        return [Reply(f"🔗 <b>{e(t(who.lang, 'card.related'))}</b>: {e(entry.card.title.get(who.lang))}", rows(*buttons))]
+        return [
+            Reply(
+                f"🔗 <b>{e(t(who.lang, 'card.related'))}</b>: {e(entry.card.title.get(who.lang))}",
+                rows(*buttons),
+            )
+        ]
 
 
 def inline_results(coach: Coach, who: Who, query: str) -> list[InlineResult]:

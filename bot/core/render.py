@@ -37,10 +37,7 @@ def card_html(entry: CardEntry, lang: str, full: bool = True) -> str:
 
 
 def thirty_html(entry: CardEntry, lang: str) -> str:
-    return (
-        f"<b>⏱ {e(entry.card.title.get(lang))}</b>\n"
-        f"{e(entry.card.thirty_seconds.get(lang))}"
-    )
+    return f"<b>⏱ {e(entry.card.title.get(lang))}</b>\n{e(entry.card.thirty_seconds.get(lang))}"
 
 
 def inline_html(entry: CardEntry, lang: str) -> str:

@@ -9,9 +9,7 @@ from bot.core.scoring import Score, score_answer
 def score_turn(lib: Library, scenario_id: str, node_id: str, reply: str) -> Score:
     scenario = lib.scenarios[scenario_id]
     turn = scenario.nodes[node_id]
-    return score_answer(
-        lib.node_rubric(scenario_id, node_id), reply, turn.pass_mark, turn.next_step_due
-    )
+    return score_answer(lib.node_rubric(scenario_id, node_id), reply, turn.pass_mark, turn.next_step_due)
 
 
 def score_opening(lib: Library, scenario_id: str, reply: str) -> dict[str, object]:

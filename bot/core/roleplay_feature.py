@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.content.models import Scenario
 from bot.core.coach import Feature
-from bot.core.reply import Button, Reply, rows
 from bot.core.render import e
+from bot.core.reply import Button, Reply, rows
 from bot.core.roleplay import score_turn
 from bot.core.scoring import Score
 from bot.i18n import t
@@ -37,6 +37,7 @@ def guided_order(run_id: int, node: str) -> list[str]:
 
 class RoleplayFeature(Feature):
     session_kind = KIND
+    help_entries = (("roleplay", "cmd.roleplay", "all"),)
 
     def commands(self):  # type: ignore[no-untyped-def]
         return {"roleplay": self.roleplay}
@@ -163,7 +164,10 @@ class RoleplayFeature(Feature):
                 text += f"\n<b>{letters[i]}</b>. {e(turn.guided[outcome].text.get(lang))}"  # type: ignore[index]
             buttons.append(tuple(Button(letters[i], f"rpg:{run['id']}:{node_id}:{i}") for i in range(3)))
         buttons.append(
-            (Button(t(lang, "rp.btn.hint"), f"rph:{run['id']}"), Button(t(lang, "rp.btn.rubric"), f"rpr:{run['id']}"))
+            (
+                Button(t(lang, "rp.btn.hint"), f"rph:{run['id']}"),
+                Button(t(lang, "rp.btn.rubric"), f"rpr:{run['id']}"),
+            )
         )
         text += "\n\n<i>" + e(t(lang, "rp.answer_prompt")) + "</i>"
         return Reply(text, tuple(buttons))
@@ -207,7 +211,12 @@ class RoleplayFeature(Feature):
     def press_guided(self, who: Who, data: str) -> list[Reply]:
         found = self._own_active(who, data)
         parts = data.split(":")
-        if found is None or len(parts) != 3 or parts[1] != found[0]["node"] or parts[2] not in ("0", "1", "2"):
+        if (
+            found is None
+            or len(parts) != 3
+            or parts[1] != found[0]["node"]
+            or parts[2] not in ("0", "1", "2")
+        ):
             return [Reply(t(who.lang, "stale_button"))]
         run, sc = found
         outcome = guided_order(run["id"], run["node"])[int(parts[2])]
@@ -231,8 +240,13 @@ class RoleplayFeature(Feature):
         return self._answer(who, run, sc, text.strip())
 
     def _answer(
-        self, who: Who, run: dict[str, Any], sc: Scenario, reply: str,
-        guided_choice: str | None = None, preface: list[Reply] | None = None,
+        self,
+        who: Who,
+        run: dict[str, Any],
+        sc: Scenario,
+        reply: str,
+        guided_choice: str | None = None,
+        preface: list[Reply] | None = None,
     ) -> list[Reply]:
         node_id = run["node"]
         turn = sc.nodes[node_id]
@@ -245,9 +259,16 @@ class RoleplayFeature(Feature):
                 "insert into roleplay_turns (run_id, node, reply, guided_choice, score, passed, outcome, verdict, checks, ts) "
                 "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    run["id"], node_id, reply, guided_choice, result.score, int(result.passed), result.outcome,
+                    run["id"],
+                    node_id,
+                    reply,
+                    guided_choice,
+                    result.score,
+                    int(result.passed),
+                    result.outcome,
                     None if result.advance is None else ("advance" if result.advance else "continuation"),
-                    json.dumps([c.as_dict() for c in result.checks]), now(),
+                    json.dumps([c.as_dict() for c in result.checks]),
+                    now(),
                 ],
             )
             if ending is None:
@@ -273,7 +294,9 @@ class RoleplayFeature(Feature):
             replies.append(self._ending_reply(who, sc, target, run["id"]))
         return replies
 
-    def after_turn(self, db: Any, who: Who, run: dict[str, Any], sc: Scenario, result: Score, finished: bool) -> None:
+    def after_turn(
+        self, db: Any, who: Who, run: dict[str, Any], sc: Scenario, result: Score, finished: bool
+    ) -> None:
         """Hook for progress tracking (inside the same transaction)."""
 
     def _ending_reply(self, who: Who, sc: Scenario, ending_id: str, run_id: int) -> Reply:

@@ -23,9 +23,15 @@ from bot.content.models import Check
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOISE = re.compile(r"[^\w'\u3400-\u9fff\uf900-\ufaff]+")
-_NEGATION_ZH = ("不", "没", "别", "无法", "拒绝", "绝不", "不会", "不能", "不用", "不必", "而不是", "不是")
+_NEGATION_ZH = ("不", "没", "别", "无法", "拒绝", "绝不", "而不是", "与其")
 _NEGATION_EN = re.compile(
-    r"\b(not|no|never|won't|wont|can't|cant|cannot|don't|dont|wouldn't|shouldn't|instead of|rather than|without)\b[\w' ]{0,16}$"
+    r"\b(not|no|never|won't|wont|can't|cant|cannot|don't|dont|wouldn't|shouldn't|instead of|rather than|without)\b[\w' ]{0,20}$"
+)
+# A refusal that follows the phrase: "充值卡是不合适的", "gift cards aren't something I can offer".
+_REFUSAL_AFTER_ZH = ("不合适", "不合规", "不可以", "不行", "不能", "不允许", "违规", "给不了", "做不到", "没法", "不会", "不送", "不给")
+_REFUSAL_AFTER_EN = re.compile(
+    r"^\W*[\w' ]{0,12}\b(aren't|isn't|is not|are not|not something|not possible|not allowed|not appropriate|"
+    r"can't|cannot|won't|we don't|i don't)\b"
 )
 
 STRONG_MARK = 75
@@ -110,22 +116,31 @@ def find(phrase_raw: str, answer: str) -> tuple[int, int] | None:
     return al.dest_start, al.dest_end
 
 
-def _negated(answer: str, start: int) -> bool:
-    before = answer[max(0, start - 24) : start].rstrip()
+def _negated(answer: str, start: int, end: int | None = None) -> bool:
+    """Is the match at answer[start:end] refused or negated in its own clause?"""
+    before = answer[max(0, start - 28) : start].rstrip()
     if _NEGATION_EN.search(before):
         return True
-    tail = before[-4:]
-    return any(neg in tail for neg in _NEGATION_ZH)
+    clause = before[-8:].rsplit(" ", 1)[-1] if is_cjk(before[-8:]) else ""
+    if any(neg in clause for neg in _NEGATION_ZH):
+        return True
+    if end is None:
+        return False
+    after = answer[end : end + 40]
+    if _REFUSAL_AFTER_EN.search(after):
+        return True
+    zh_after = after.lstrip()[:12].split(" ", 1)[0]
+    return any(neg in zh_after for neg in _REFUSAL_AFTER_ZH)
 
 
 def _matches(phrases: Sequence[str], patterns: Sequence[str], answer: str, raw: str, red: bool) -> str:
     for phrase in phrases:
         hit = find(phrase, answer)
-        if hit and not (red and _negated(answer, hit[0])):
+        if hit and not (red and _negated(answer, hit[0], hit[1])):
             return answer[hit[0] : hit[1]]
     for pattern in patterns:
         m = re.search(pattern, raw, re.IGNORECASE)
-        if m and not (red and _negated(raw[: m.start()].lower(), m.start())):
+        if m and not (red and _negated(raw.lower(), m.start(), m.end())):
             return m.group(0)
     return ""
 
@@ -139,7 +154,9 @@ def run_check(check: Check, answer_norm: str, answer_raw: str) -> CheckResult:
     return CheckResult(check.id, check.kind, bool(evidence), check.effective_weight, evidence)
 
 
-def score_answer(checks: Sequence[Check], answer: str, pass_mark: int = 60, next_step_due: bool = False) -> Score:
+def score_answer(
+    checks: Sequence[Check], answer: str, pass_mark: int = 60, next_step_due: bool = False
+) -> Score:
     """Score one answer against a rubric. Pure and deterministic."""
     norm = normalize(answer)
     results = tuple(run_check(c, norm, answer) for c in checks)

@@ -18,7 +18,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
@@ -33,10 +33,83 @@ CLOSE_GAP = 6.0  # hits within this of the best are "close" and shown as a list
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOP = frozenset(
-    "a an the to of and or in on at for is are was be been it its this that they them their we our us "
-    "you your i me my he she his her him with as by from but so if do does did not no just very really "
-    "can could would will should has have had what how why when who which there here about than then "
-    "said says say customer client".split()
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "for",
+        "is",
+        "are",
+        "was",
+        "be",
+        "been",
+        "it",
+        "its",
+        "this",
+        "that",
+        "they",
+        "them",
+        "their",
+        "we",
+        "our",
+        "us",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "with",
+        "as",
+        "by",
+        "from",
+        "but",
+        "so",
+        "if",
+        "do",
+        "does",
+        "did",
+        "not",
+        "no",
+        "just",
+        "very",
+        "really",
+        "can",
+        "could",
+        "would",
+        "will",
+        "should",
+        "has",
+        "have",
+        "had",
+        "what",
+        "how",
+        "why",
+        "when",
+        "who",
+        "which",
+        "there",
+        "here",
+        "about",
+        "than",
+        "then",
+        "said",
+        "says",
+        "say",
+        "customer",
+        "client",
+    ]
 )
 _ZH_STOP = frozenset("的了吗呢吧啊呀么是在我你他她们这那就都也还说".replace("", " ").split())
 
@@ -53,7 +126,7 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pinyin_table() -> dict[int, str]:
     from pypinyin.pinyin_dict import pinyin_dict
 

@@ -103,8 +103,13 @@ class Store:
     # ------------------------------------------------------------ events
 
     def log_event(
-        self, user_id: int, kind: str, ref: str | None, text: str | None = None,
-        lang: str | None = None, score: float | None = None,
+        self,
+        user_id: int,
+        kind: str,
+        ref: str | None,
+        text: str | None = None,
+        lang: str | None = None,
+        score: float | None = None,
     ) -> None:
         with self.tx() as db:
             db.execute(

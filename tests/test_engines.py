@@ -1,0 +1,153 @@
+"""Pure engines: rubric scoring, message splitting, the search index on a small fixture."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.html_text import split_message, to_plain, utf16_len
+from bot.content.library import load_library
+from bot.content.models import Check
+from bot.core.scoring import normalize, score_answer
+from bot.core.search import SearchIndex, fuzzy_pinyin, terms
+from tests.conftest import FIXTURES
+
+
+def _check(**kw) -> Check:
+    base = {"label": {"zh": "标签", "en": "label"}}
+    return Check.model_validate({**base, **kw})
+
+
+ASK = _check(id="ask", kind="must", phrases={"zh": ["最关心什么", "主要用来"], "en": ["what matters most", "what do you use"]})
+PERKS = _check(id="perks", kind="red_flag", phrases={"zh": ["送您充值卡"], "en": ["give you recharge cards"]}, weight=40)
+STEP = _check(
+    id="step", kind="good", advance=True,
+    phrases={"zh": ["拜访", "演示"], "en": ["visit", "demo"]},
+    also={"zh": ["周三", "下周"], "en": ["wednesday", "next week"]},
+)
+RUBRIC = [ASK, PERKS, STEP]
+
+
+def test_covering_everything_scores_100_and_is_an_advance() -> None:
+    s = score_answer(RUBRIC, "您最关心什么？下周三我来拜访，给您演示一下。", next_step_due=True)
+    assert (s.score, s.passed, s.outcome, s.advance) == (100, True, "strong", True)
+
+
+def test_typos_still_match_fuzzily() -> None:
+    s = score_answer(RUBRIC, "What matters mots to you? Could I visit next wednesday?", next_step_due=True)
+    assert [c.passed for c in s.checks] == [True, False, True]
+
+
+def test_red_flag_costs_its_weight_and_fails_the_answer() -> None:
+    s = score_answer(RUBRIC, "您最关心什么？我先送您充值卡。")
+    assert s.red_flags and s.score == round(100 * 2 / 3) - 40 and not s.passed
+
+
+def test_negated_red_flag_does_not_count() -> None:
+    for text in ("我们不会送您充值卡，但想知道您最关心什么", "I won't give you recharge cards, but what matters most to you?"):
+        s = score_answer(RUBRIC, text)
+        assert not s.red_flags, text
+        assert s.checks[0].passed
+
+
+def test_next_step_without_a_time_is_a_continuation() -> None:
+    s = score_answer(RUBRIC, "我找时间来拜访您", next_step_due=True)
+    assert s.advance is False
+    assert score_answer(RUBRIC, "anything").advance is None  # no verdict where no step is due
+
+
+def test_outcome_bands() -> None:
+    assert score_answer(RUBRIC, "hello").outcome == "weak"
+    assert score_answer(RUBRIC, "what matters most to you").outcome == "partial"
+
+
+def test_scoring_is_deterministic_and_bounded() -> None:
+    texts = ["", "送您充值卡" * 50, "😀" * 100, "<b>x</b>", "\x00\u202e"]
+    for text in texts:
+        a, b = score_answer(RUBRIC, text), score_answer(RUBRIC, text)
+        assert a == b and 0 <= a.score <= 100
+
+
+def test_normalize_keeps_apostrophes_and_folds_width() -> None:
+    assert normalize("ＷＯＮ'T， give!") == "won't give"
+
+
+# ---------------------------------------------------------------- splitting for Telegram
+
+
+def test_short_messages_are_not_split() -> None:
+    assert split_message("<b>hi</b>") == ["<b>hi</b>"]
+
+
+def test_long_messages_split_at_lines_within_the_limit() -> None:
+    text = "\n".join(f"<b>{i}</b> " + "字" * 50 for i in range(200))
+    parts = split_message(text)
+    assert len(parts) > 1 and all(utf16_len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    assert all(p.count("<b>") == p.count("</b>") for p in parts)
+
+
+def test_a_single_huge_line_is_cut_outside_surrogate_pairs_and_entities() -> None:
+    text = "😀&amp;" * 3000
+    parts = split_message(text)
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    for p in parts:
+        p.encode("utf-16-le")  # no lone surrogate
+        assert not p.endswith("&amp") and not p.endswith("&")
+
+
+def test_to_plain_strips_tags_and_unescapes() -> None:
+    assert to_plain("<b>A &amp; B</b> <a href=\"https://x\">link</a>") == "A & B link (https://x)"
+
+
+# ---------------------------------------------------------------- search
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    return SearchIndex(load_library(FIXTURES / "valid"))
+
+
+def test_search_finds_cards_in_both_languages(index: SearchIndex) -> None:
+    assert index.search("你们太贵了")[0].card_id == "sample-playbook/sample-card"
+    assert index.search("we'll think it over")[0].card_id == "sample-playbook/sample-card-2"
+    assert index.search("你们太贵了")[0].lang == "zh" and index.search("too expensive")[0].lang == "en"
+
+
+def test_near_homophone_typo_still_finds_the_card(index: SearchIndex) -> None:
+    assert fuzzy_pinyin("桂") == fuzzy_pinyin("贵")
+    assert index.search("你们太桂了")[0].card_id == "sample-playbook/sample-card"
+
+
+def test_english_typo_still_finds_the_card(index: SearchIndex) -> None:
+    assert index.search("youre too expensiv")[0].card_id == "sample-playbook/sample-card"
+
+
+def test_nothing_searchable_returns_nothing(index: SearchIndex) -> None:
+    assert index.search("") == [] and index.search("😀😀") == [] and index.search("   ") == []
+
+
+def test_terms_cover_zh_pinyin_and_en() -> None:
+    got = terms("太贵 expensive")
+    assert "b:太贵" in got and any(k.startswith("p:") for k in got) and "w:expensive" in got
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("gift cards aren't something I can offer", False),
+        ("给您个人是不合适的", False),
+        ("我不会绕过您直接找行长", False),
+        ("我们不送充值卡，但是可以谈需求", False),
+        ("recharge cards won't help your bureau, but", False),
+        ("I'll get you recharge cards, no problem", True),
+        ("充值卡没问题，马上办", True),
+        ("好的，送您充值卡", True),
+        ("Recharge cards? Sure, we can do that", True),
+    ],
+)
+def test_refusals_around_a_red_flag_phrase(text: str, flagged: bool) -> None:
+    perks = _check(
+        id="perks", kind="red_flag",
+        phrases={"zh": ["给您个人", "充值卡", "直接找行长"], "en": ["gift cards", "recharge cards"]},
+    )
+    assert bool(score_answer([ASK, perks], text).red_flags) is flagged
