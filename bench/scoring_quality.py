@@ -28,7 +28,9 @@ LABELLED = ROOT / "tests" / "data" / "roleplay_labelled.yaml"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--misses", action="store_true", help="list good replies that fail and poor ones that pass")
+    parser.add_argument(
+        "--misses", action="store_true", help="list good replies that fail and poor ones that pass"
+    )
     args = parser.parse_args()
     lib = load_library(REPO_ROOT)
     replies = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))["replies"]
@@ -39,7 +41,9 @@ def main() -> int:
         by[(r["scenario"], r["label"])].append(result)
         if (r["label"] == "good") != result["passed"] and r["label"] != "borderline":
             misses.append((r, result))
-    print(f"{'scenario':<26} {'good pass':>9} {'poor fail':>9} {'mean good':>9} {'mean poor':>9} {'gap':>5} {'border':>7}")
+    print(
+        f"{'scenario':<26} {'good pass':>9} {'poor fail':>9} {'mean good':>9} {'mean poor':>9} {'gap':>5} {'border':>7}"
+    )
     allg, allp = [], []
     for sid in sorted({s for s, _ in by}):
         g, p, b = by[(sid, "good")], by[(sid, "poor")], by[(sid, "borderline")]

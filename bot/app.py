@@ -18,5 +18,10 @@ def build_coach(settings: Settings, bot_username: str = "coachbot") -> Coach:
     store = Store(settings.db_path)
     log.info("content: %s; database: %s", library.summary(), settings.db_path)
     return Coach(
-        library, store, admins=settings.admins, bot_username=bot_username, content_dir=settings.content_dir
+        library,
+        store,
+        admins=settings.admins,
+        bot_username=bot_username,
+        content_dir=settings.content_dir,
+        timezone=settings.timezone,
     )

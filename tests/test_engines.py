@@ -17,10 +17,18 @@ def _check(**kw) -> Check:
     return Check.model_validate({**base, **kw})
 
 
-ASK = _check(id="ask", kind="must", phrases={"zh": ["最关心什么", "主要用来"], "en": ["what matters most", "what do you use"]})
-PERKS = _check(id="perks", kind="red_flag", phrases={"zh": ["送您充值卡"], "en": ["give you recharge cards"]}, weight=40)
+ASK = _check(
+    id="ask",
+    kind="must",
+    phrases={"zh": ["最关心什么", "主要用来"], "en": ["what matters most", "what do you use"]},
+)
+PERKS = _check(
+    id="perks", kind="red_flag", phrases={"zh": ["送您充值卡"], "en": ["give you recharge cards"]}, weight=40
+)
 STEP = _check(
-    id="step", kind="good", advance=True,
+    id="step",
+    kind="good",
+    advance=True,
     phrases={"zh": ["拜访", "演示"], "en": ["visit", "demo"]},
     also={"zh": ["周三", "下周"], "en": ["wednesday", "next week"]},
 )
@@ -43,7 +51,10 @@ def test_red_flag_costs_its_weight_and_fails_the_answer() -> None:
 
 
 def test_negated_red_flag_does_not_count() -> None:
-    for text in ("我们不会送您充值卡，但想知道您最关心什么", "I won't give you recharge cards, but what matters most to you?"):
+    for text in (
+        "我们不会送您充值卡，但想知道您最关心什么",
+        "I won't give you recharge cards, but what matters most to you?",
+    ):
         s = score_answer(RUBRIC, text)
         assert not s.red_flags, text
         assert s.checks[0].passed
@@ -96,7 +107,7 @@ def test_a_single_huge_line_is_cut_outside_surrogate_pairs_and_entities() -> Non
 
 
 def test_to_plain_strips_tags_and_unescapes() -> None:
-    assert to_plain("<b>A &amp; B</b> <a href=\"https://x\">link</a>") == "A & B link (https://x)"
+    assert to_plain('<b>A &amp; B</b> <a href="https://x">link</a>') == "A & B link (https://x)"
 
 
 # ---------------------------------------------------------------- search
@@ -147,7 +158,8 @@ def test_terms_cover_zh_pinyin_and_en() -> None:
 )
 def test_refusals_around_a_red_flag_phrase(text: str, flagged: bool) -> None:
     perks = _check(
-        id="perks", kind="red_flag",
+        id="perks",
+        kind="red_flag",
         phrases={"zh": ["给您个人", "充值卡", "直接找行长"], "en": ["gift cards", "recharge cards"]},
     )
     assert bool(score_answer([ASK, perks], text).red_flags) is flagged

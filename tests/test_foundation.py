@@ -27,7 +27,9 @@ def _card_title(bot: BotHarness, ref: str, lang: str) -> str:
     return bot.coach.lib.cards[ref].card.title.get(lang)
 
 
-async def test_start_welcomes_in_the_users_telegram_language(bot: BotHarness, zh_user: User, en_user: User) -> None:
+async def test_start_welcomes_in_the_users_telegram_language(
+    bot: BotHarness, zh_user: User, en_user: User
+) -> None:
     zh = texts(await bot.send("/start", zh_user))
     en = texts(await bot.send("/start", en_user))
     assert "销售教练" in zh[0] and "Coachbot" in en[0]
@@ -37,7 +39,12 @@ async def test_start_welcomes_in_the_users_telegram_language(bot: BotHarness, zh
 
 @pytest.mark.parametrize(
     ("text", "user_lang", "lang"),
-    [("客户说太贵了", "zh", "zh"), ("too expensive", "en", "en"), ("too expensive", "zh", "en"), ("客户说太贵了", "en", "zh")],
+    [
+        ("客户说太贵了", "zh", "zh"),
+        ("too expensive", "en", "en"),
+        ("too expensive", "zh", "en"),
+        ("客户说太贵了", "en", "zh"),
+    ],
 )
 async def test_price_objection_opens_the_price_card_in_the_query_language(
     bot: BotHarness, text: str, user_lang: str, lang: str
@@ -69,7 +76,9 @@ async def test_lang_button_switches(bot: BotHarness, en_user: User) -> None:
     assert "中文" in texts(calls)[0]
 
 
-async def test_help_lists_commands_in_the_users_language(bot: BotHarness, zh_user: User, en_user: User) -> None:
+async def test_help_lists_commands_in_the_users_language(
+    bot: BotHarness, zh_user: User, en_user: User
+) -> None:
     zh = texts(await bot.send("/help", zh_user))[0]
     en = texts(await bot.send("/help", en_user))[0]
     for cmd in ("/find", "/card", "/playbooks", "/roleplay", "/lang"):
@@ -80,7 +89,9 @@ async def test_help_lists_commands_in_the_users_language(bot: BotHarness, zh_use
 async def test_card_view_buttons_and_card_command(bot: BotHarness, en_user: User) -> None:
     calls = await bot.send(f"/card {PRICE_CARD}", en_user)
     data = button_data(calls)
-    assert {f"c30:{PRICE_CARD}", f"rel:{PRICE_CARD}", f"pr:{PRICE_CARD}", "pb:objection-handling"} <= set(data)
+    assert {f"c30:{PRICE_CARD}", f"rel:{PRICE_CARD}", f"pr:{PRICE_CARD}", "pb:objection-handling"} <= set(
+        data
+    )
     thirty = texts(await bot.press(f"c30:{PRICE_CARD}", en_user))[0]
     assert bot.coach.lib.cards[PRICE_CARD].card.thirty_seconds.en[:30] in thirty.replace("&#x27;", "'")
 
@@ -186,7 +197,9 @@ def test_api_base_urls_reach_the_application_builder(settings: Settings) -> None
 
     from bot.channels.telegram_app import build_application
 
-    custom = replace(settings, api_base_url="http://127.0.0.1:8081/bot", api_file_url="http://127.0.0.1:8081/file/bot")
+    custom = replace(
+        settings, api_base_url="http://127.0.0.1:8081/bot", api_file_url="http://127.0.0.1:8081/file/bot"
+    )
     coach = build_coach(custom)
     app = build_application(custom, coach)
     assert app.bot.base_url.startswith("http://127.0.0.1:8081/bot")

@@ -74,7 +74,9 @@ def test_labelled_set_is_broad_enough() -> None:
     for r in _labelled():
         counts[(r["scenario"], r["label"])] += 1
     for sid in REQUIRED:
-        assert counts[(sid, "good")] >= 10 and counts[(sid, "poor")] >= 10 and counts[(sid, "borderline")] >= 2
+        assert (
+            counts[(sid, "good")] >= 10 and counts[(sid, "poor")] >= 10 and counts[(sid, "borderline")] >= 2
+        )
 
 
 def test_labelled_replies_separate_good_from_poor(lib: Library) -> None:
@@ -100,7 +102,9 @@ def test_score_cli_reads_json_lines(monkeypatch: pytest.MonkeyPatch, capsys) -> 
         {"scenario": "price-objection-sme", "reply": "OK, we'll match their price."},
         {"scenario": "no-such-scenario", "reply": "x"},
     ]
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(json.dumps(x, ensure_ascii=False) for x in lines)))
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("\n".join(json.dumps(x, ensure_ascii=False) for x in lines))
+    )
     status = main(["score", "--json"])
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(out) == 3 and status == 1  # the bad line is reported, the others still scored
@@ -114,8 +118,12 @@ def test_score_cli_reads_json_lines(monkeypatch: pytest.MonkeyPatch, capsys) -> 
 def test_score_cli_as_a_subprocess() -> None:
     payload = json.dumps({"scenario": "vip-churn-retention", "reply": "I'm sorry to hear that."}) + "\n"
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "score", "--json"], input=payload, capture_output=True, text=True,
-        cwd=REPO_ROOT, timeout=120,
+        [sys.executable, "-m", "bot", "score", "--json"],
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout)) >= {"score", "passed", "checks"}
@@ -164,7 +172,13 @@ async def test_guided_mode_explains_the_choice(bot: BotHarness, zh_user: User) -
 async def test_someone_elses_run_buttons_are_refused(bot: BotHarness, zh_user: User, en_user: User) -> None:
     await bot.press("rps:vip-churn-retention:g", zh_user)
     run = bot.coach.store.one("select * from roleplay_runs where user_id = ?", [zh_user.id])
-    for data in (f"rph:{run['id']}", f"rpr:{run['id']}", f"rpg:{run['id']}:opening:0", "rpg:999999:x:0", "rph:abc"):
+    for data in (
+        f"rph:{run['id']}",
+        f"rpr:{run['id']}",
+        f"rpg:{run['id']}:opening:0",
+        "rpg:999999:x:0",
+        "rph:abc",
+    ):
         assert "expired" in texts(await bot.press(data, en_user))[0]
     assert bot.coach.store.one("select count(*) n from roleplay_turns")["n"] == 0
 
@@ -175,7 +189,9 @@ async def test_cancel_ends_the_run_and_keeps_answers(bot: BotHarness, en_user: U
     assert "ended" in texts(await bot.send("/cancel", en_user))[0]
     run = bot.coach.store.one("select * from roleplay_runs where user_id = ?", [en_user.id])
     assert run["status"] == "cancelled"
-    assert bot.coach.store.one("select count(*) n from roleplay_turns where run_id = ?", [run["id"]])["n"] == 1
+    assert (
+        bot.coach.store.one("select count(*) n from roleplay_turns where run_id = ?", [run["id"]])["n"] == 1
+    )
     # Free text is a lookup again once the run is over.
     assert "Score" not in texts(await bot.send("too expensive", en_user))[-1]
 

@@ -2,14 +2,27 @@
 
 `build_application` is the one place every handler is registered, in order. It holds no
 business rules: who may do what, what is stored and what is said are the core's.
+Updates are handled one at a time (PTB's default), which keeps the store single-writer.
+Every Bot API call a reply makes goes through `retrying`, on top of the AIORateLimiter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -17,13 +30,15 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackContext,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -32,15 +47,31 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.html_text import split_message
+from bot.channels.html_text import split_message, to_plain
 from bot.config import Settings
 from bot.core.coach import Coach
 from bot.core.reply import Button, Ctx, Reply
-from bot.i18n import lang_from_platform, t
+from bot.health import HEARTBEAT_EVERY, heartbeat_file
+from bot.i18n import LANGS, lang_from_platform, t
+from bot.logs import redact
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+# bot_data keys
 COACH = "coach"
+ADMIN_CHAT = "admin_chat"
+RETRY_DELAYS = "retry_delays"  # seconds to wait before each retry of a Bot API call
+HEARTBEAT = "heartbeat_file"
+REPORTED = "reported_errors"  # error signature -> when it was last sent to the admin chat
+
+DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
+MAX_RETRY_DELAY = 60.0  # the ceiling when retrying forever (start-up, set_webhook)
+ADMIN_REPORT_EVERY = 600.0  # the same error is reported to the admin chat at most this often (s)
+CLOCK = "clock"  # bot_data: a () -> aware datetime for the reminder job (tests control time)
+REMINDERS_EVERY = 300  # seconds between checks for due assignment reminders
+SCHEDULED_EVERY = 60  # seconds between checks for drill reminders and weekly digests (set per minute)
 
 
 def _ctx(update: Update) -> Ctx:
@@ -72,49 +103,124 @@ def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | N
     return InlineKeyboardMarkup(keyboard)
 
 
+# ---------------------------------------------------------------- talking to Telegram
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB warns that retry_after becomes a timedelta; both are handled
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def retrying(app: Application, call: Callable[[], Awaitable[T]], forever: bool = False) -> T:
+    """Make a Bot API call; on a network error or RetryAfter wait (growing back-off) and try again.
+
+    Gives up after the configured delays run out unless `forever`. A BadRequest or
+    Forbidden is an answer, not trouble, and is raised at once.
+    """
+    delays: tuple[float, ...] = tuple(app.bot_data.get(RETRY_DELAYS, DEFAULT_RETRY_DELAYS))
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except RetryAfter as exc:
+            error: TelegramError = exc
+            floor = _retry_after(exc)
+        except NetworkError as exc:  # TimedOut included
+            if isinstance(exc, BadRequest):
+                raise
+            error, floor = exc, 0.0
+        if attempt >= len(delays) and not forever:
+            raise error
+        if attempt < len(delays):
+            delay = delays[attempt]
+        else:
+            delay = min(MAX_RETRY_DELAY, max(delays[-1:] or (1.0,)) * 2 ** (attempt - len(delays) + 1))
+        attempt += 1
+        wait = max(floor, delay)
+        log.warning(
+            "Telegram call failed (%s: %s); retry %d in %.1fs", type(error).__name__, error, attempt, wait
+        )
+        await asyncio.sleep(wait)
+
+
+def _blocked(coach: Coach, user_id: int) -> bool:
+    row = coach.store.user(user_id)
+    return bool(row and row["blocked"])
+
+
 async def send_replies(
     context: ContextTypes.DEFAULT_TYPE,
     chat_id: int,
     replies: list[Reply],
     edit_message: Message | None = None,
 ) -> None:
-    """Render Replies: long texts split below 4096, edits where asked, files as documents."""
+    """Render Replies: long texts split below 4096, edits where asked, files as documents.
+
+    A reply for another chat (a notification) is skipped when that user has blocked the
+    bot, and its failure never stops the replies to the person who asked.
+    """
     coach: Coach = context.application.bot_data[COACH]
     for reply in replies:
         target = reply.chat_id or chat_id
-        markup = _markup(reply.buttons)
+        notify = target != chat_id
+        if notify and _blocked(coach, target):
+            log.info("not notifying %s: they blocked the bot", target)
+            continue
         try:
-            if reply.file is not None:
-                await context.bot.send_document(
-                    target,
-                    document=reply.file.data,
-                    filename=reply.file.name,
-                    caption=reply.file.caption[:1024] or None,
-                    parse_mode=ParseMode.HTML,
-                )
-                if not reply.text:
-                    continue
-            parts = split_message(reply.text)
-            if reply.edit and edit_message is not None and len(parts) == 1:
-                try:
-                    await edit_message.edit_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
-                    continue
-                except BadRequest as exc:
-                    if "not modified" in str(exc).lower():
-                        continue
-                    log.info("edit failed (%s); sending instead", exc)
-            for i, part in enumerate(parts):
-                await context.bot.send_message(
-                    target,
-                    part,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup if i == len(parts) - 1 else None,
-                    disable_web_page_preview=True,
-                )
+            await _send_one(context.application, context.bot, target, reply, None if notify else edit_message)
         except Forbidden:
-            # The user blocked the bot: remember, so broadcasts skip them.
+            # The user blocked the bot (or it left the group): remember, so broadcasts skip them.
             coach.store.set_blocked(target, True)
-            log.info("user %s has blocked the bot", target)
+            log.info("chat %s has blocked the bot", target)
+        except TelegramError as exc:
+            if not notify:
+                raise
+            log.warning("could not notify chat %s: %s", target, exc)
+
+
+async def _send_one(app: Application, bot: Bot, target: int, reply: Reply, edit: Message | None) -> None:
+    markup = _markup(reply.buttons)
+    if reply.file is not None:
+        document = partial(
+            bot.send_document,
+            target,
+            document=reply.file.data,
+            filename=reply.file.name,
+            caption=reply.file.caption[:1024] or None,
+            parse_mode=ParseMode.HTML,
+        )
+        await retrying(app, document)
+        if not reply.text:
+            return
+    parts = split_message(reply.text)
+    if reply.edit and edit is not None and len(parts) == 1:
+        try:
+            await retrying(
+                app, partial(edit.edit_text, parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
+            )
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            log.info("edit failed (%s); sending instead", exc)
+    for i, part in enumerate(parts):
+        await _send_text(app, bot, target, part, markup if i == len(parts) - 1 else None)
+
+
+async def _send_text(
+    app: Application, bot: Bot, target: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    send = partial(bot.send_message, target, reply_markup=markup, disable_web_page_preview=True)
+    try:
+        await retrying(app, partial(send, text, parse_mode=ParseMode.HTML))
+    except BadRequest as exc:
+        if "parse" not in str(exc).lower():
+            raise
+        # Our HTML should always parse; if it does not, the user still gets the words.
+        log.error("Telegram could not parse a reply's HTML (%s); sending it as plain text", exc)
+        await retrying(app, partial(send, to_plain(text)))
 
 
 # ---------------------------------------------------------------- handlers
@@ -159,7 +265,11 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if query is None:
         return
     coach: Coach = context.application.bot_data[COACH]
-    await query.answer()  # every callback query is answered, first
+    try:
+        await query.answer()  # every callback query is answered, first
+    except TelegramError as exc:
+        # After a restart a press may be too old to answer; still do what was asked.
+        log.info("could not answer a callback query: %s", exc)
     message = query.message if isinstance(query.message, Message) else None
     replies = coach.press(_ctx(update), query.data or "")
     chat_id = message.chat_id if message else query.from_user.id
@@ -186,28 +296,95 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(articles, cache_time=30, is_personal=True)
 
 
+async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A user blocked or unblocked the bot in their private chat: remember it for broadcasts."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    coach: Coach = context.application.bot_data[COACH]
+    blocked = change.new_chat_member.status == ChatMemberStatus.BANNED
+    coach.store.set_blocked(change.chat.id, blocked)
+    log.info("user %s has %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the traceback, tell the user briefly in their language, report to the admin chat."""
-    log.error("error while handling an update", exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat is not None:
-        user = update.effective_user
-        lang = lang_from_platform(user.language_code if user else None)
-        coach: Coach | None = context.application.bot_data.get(COACH)
-        if coach is not None and user is not None:
+    """Log the traceback, tell the user briefly in their language, report to the admin chat.
+
+    It never raises: a failure here would only hide the original error.
+    """
+    error = context.error
+    try:
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest) and update is None:
+            # Polling hiccups: PTB keeps retrying by itself; a warning is enough.
+            log.warning("network trouble talking to Telegram: %s", error)
+            return
+        log.error("error while handling an update", exc_info=error)
+        if isinstance(update, Update) and not isinstance(error, Forbidden):
+            await _tell_user(update, context)
+        await _report(context.application, update, error)
+    except Exception:
+        log.exception("the error handler itself failed")
+
+
+async def _tell_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    lang = lang_from_platform(user.language_code if user else None)
+    coach: Coach | None = context.application.bot_data.get(COACH)
+    if coach is not None and user is not None:
+        try:
             row = coach.store.user(user.id)
             lang = row["lang"] if row else lang
-        try:
-            await context.bot.send_message(update.effective_chat.id, t(lang, "error"))
-        except TelegramError:
-            log.warning("could not tell the user about the error")
-    admin_chat = context.application.bot_data.get("admin_chat")
-    if admin_chat:
-        try:
-            await context.bot.send_message(
-                admin_chat, f"⚠️ Coachbot error: {type(context.error).__name__}: {str(context.error)[:300]}"
-            )
-        except TelegramError:
-            log.warning("could not report the error to the admin chat")
+        except Exception:  # the store may be the very thing that failed
+            log.warning("could not read the user's language for the error message")
+    try:
+        await context.bot.send_message(chat.id, t(lang, "error"))
+    except TelegramError:
+        log.warning("could not tell the user about the error")
+
+
+def admin_report(update: object, error: BaseException | None, token: str) -> str:
+    """A short plain-text report: what failed and for whom, without the user's message text."""
+    lines = ["⚠️ Coachbot error", f"{type(error).__name__}: {error}"[:300]]
+    if isinstance(update, Update):
+        kind = next(
+            (
+                k
+                for k in ("message", "callback_query", "inline_query", "my_chat_member")
+                if getattr(update, k)
+            ),
+            "update",
+        )
+        user = update.effective_user
+        where = f"{kind} from user {user.id if user else '?'}"
+        if update.effective_chat is not None:
+            where += f" in chat {update.effective_chat.id}"
+        message = update.message
+        if message is not None and message.text and message.text.startswith("/"):
+            where += f" ({message.text.split()[0][:40]})"
+        if update.callback_query is not None:
+            where += f" (button {(update.callback_query.data or '')[:64]})"
+        lines.append(where)
+    elif update is None:
+        lines.append("outside any update (a job or the network)")
+    return redact("\n".join(lines), [token])
+
+
+async def _report(app: Application, update: object, error: BaseException | None) -> None:
+    admin_chat = app.bot_data.get(ADMIN_CHAT)
+    if not admin_chat:
+        return
+    signature = f"{type(error).__name__}: {error}"[:200]
+    reported: dict[str, float] = app.bot_data.setdefault(REPORTED, {})
+    now = time.monotonic()
+    if now - reported.get(signature, -math.inf) < ADMIN_REPORT_EVERY:
+        return  # the same failure again: the log has it, the admin chat already knows
+    reported[signature] = now
+    try:
+        await app.bot.send_message(admin_chat, admin_report(update, error, app.bot.token))
+    except TelegramError:
+        log.warning("could not report the error to the admin chat")
 
 
 # ---------------------------------------------------------------- building
@@ -228,24 +405,55 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
+        # Keeps broadcasts and reminders under Telegram's limits; retries on RetryAfter.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     builder = builder.post_init(_post_init)
     app = builder.build()
     app.bot_data[COACH] = coach
-    app.bot_data["admin_chat"] = settings.admin_chat
+    app.bot_data[ADMIN_CHAT] = settings.admin_chat
+    app.bot_data[RETRY_DELAYS] = DEFAULT_RETRY_DELAYS
+    app.bot_data[HEARTBEAT] = heartbeat_file(settings)
 
     # Order matters: commands before text; private free text before group mentions.
-    command_names = coach.command_names
-    app.add_handler(CommandHandler(command_names, on_command))
-    app.add_handler(MessageHandler(filters.COMMAND, on_command))  # unknown commands get a polite answer
-    app.add_handler(MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, on_private_text))
+    # Only new messages count: an edited message is not a second answer.
+    new = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler(coach.command_names, on_command, filters=new))
+    # Unknown commands get a polite answer in private; in groups they may be another bot's.
+    app.add_handler(MessageHandler(new & filters.COMMAND & filters.ChatType.PRIVATE, on_command))
+    app.add_handler(MessageHandler(new & filters.TEXT & filters.ChatType.PRIVATE, on_private_text))
     app.add_handler(
-        MessageHandler(filters.TEXT & filters.ChatType.GROUPS & filters.Entity("mention"), on_group_mention)
+        MessageHandler(
+            new & filters.TEXT & filters.ChatType.GROUPS & filters.Entity("mention"), on_group_mention
+        )
     )
     app.add_handler(CallbackQueryHandler(on_callback))
     app.add_handler(InlineQueryHandler(on_inline))
+    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_error_handler(on_error)
+    if app.job_queue is not None:  # reminders are decided from the store each run: a restart loses none
+        app.job_queue.run_repeating(on_due_reminders, REMINDERS_EVERY, first=60, name="due-reminders")
+        app.job_queue.run_repeating(on_scheduled, SCHEDULED_EVERY, first=30, name="scheduled")
     return app
+
+
+async def on_due_reminders(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Send the assignment reminders and summaries the core says are due (it records them as sent)."""
+    from datetime import UTC, datetime
+
+    from bot.core.assignments import due_reminders
+
+    coach: Coach = context.application.bot_data[COACH]
+    clock = context.application.bot_data.get(CLOCK) or (lambda: datetime.now(UTC))
+    await send_replies(context, 0, due_reminders(coach, clock()))
+
+
+async def on_scheduled(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Send what the features' `scheduled` use-cases say is due (drill reminders, weekly digests)."""
+    from datetime import UTC, datetime
+
+    coach: Coach = context.application.bot_data[COACH]
+    clock = context.application.bot_data.get(CLOCK) or (lambda: datetime.now(UTC))
+    await send_replies(context, 0, coach.scheduled(clock()))
 
 
 async def _post_init(app: Application) -> None:
@@ -253,34 +461,78 @@ async def _post_init(app: Application) -> None:
     if app.bot.username:
         coach.bot_username = app.bot.username
     await publish_commands(app)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_heartbeat, interval=HEARTBEAT_EVERY, first=0, name="heartbeat")
+
+
+async def _heartbeat(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Prove the bot is alive for `coachbot health`: the database answers, then touch the file."""
+    coach: Coach = context.application.bot_data[COACH]
+    coach.store.one("select 1 as ok")
+    context.application.bot_data[HEARTBEAT].touch()
+
+
+def _menu(coach: Coach, lang: str, is_manager: bool, is_admin: bool) -> list[BotCommand]:
+    return [BotCommand(c, t(lang, key)[:256]) for c, key in coach.visible_commands(is_manager, is_admin)]
+
+
+def _staff(coach: Coach) -> list[tuple[int, str, bool, bool]]:
+    """(user id, language, is manager, is admin) of every manager and admin the store knows."""
+    import json
+
+    rows = coach.store.query(
+        "select id, lang, role from users where blocked = 0 "
+        "and (role = 'manager' or id in (select value from json_each(?))) order by id",
+        [json.dumps(sorted(coach.admins))],
+    )
+    return [(r["id"], r["lang"], r["role"] == "manager", r["id"] in coach.admins) for r in rows]
 
 
 async def publish_commands(app: Application) -> None:
-    """set_my_commands per language (zh, en)."""
+    """The command menu: everyone's per language (zh, en; en when the client is neither),
+    and for each manager and admin their own chat's menu with the commands only they have."""
     coach: Coach = app.bot_data[COACH]
-    for lang in ("zh", "en"):
-        cmds = [BotCommand(c, t(lang, key)[:256]) for c, key in coach.visible_commands(False, False)]
+    everyone = {lang: _menu(coach, lang, False, False) for lang in LANGS}
+    menus: list[tuple[list[BotCommand], Any, str | None]] = [
+        (everyone[lang], BotCommandScopeDefault(), lang) for lang in LANGS
+    ]
+    menus.append((everyone["en"], BotCommandScopeDefault(), None))
+    for user_id, lang, is_manager, is_admin in _staff(coach):
+        own = {code: _menu(coach, code, is_manager, is_admin) for code in LANGS}
+        if own == everyone:
+            continue
+        scope = BotCommandScopeChat(user_id)
+        menus += [(own[code], scope, code) for code in LANGS]
+        menus.append((own.get(lang, own["en"]), scope, None))
+    for commands, scope, code in menus:
         try:
-            await app.bot.set_my_commands(cmds, language_code=lang)
-            if lang == "en":
-                await app.bot.set_my_commands(cmds)
+            await retrying(app, partial(app.bot.set_my_commands, commands, scope=scope, language_code=code))
         except TelegramError as exc:
-            log.warning("could not publish commands: %s", exc)
+            log.warning("could not publish the %s command menu (%s): %s", code or "default", scope.type, exc)
 
 
 def run_telegram(settings: Settings) -> int:
-    """`coachbot run`: long polling (the webhook mode is chosen by COACHBOT_WEBHOOK_URL)."""
+    """`coachbot run`: long polling, or webhook mode when COACHBOT_WEBHOOK_URL is set."""
     from bot.app import build_coach
     from bot.errors import ConfigError
+    from bot.logs import setup_logging
 
     if not settings.token:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it in the environment "
             "or a .env file, or run `coachbot chat` for the terminal chat."
         )
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain the token
+    setup_logging([settings.token, settings.webhook_secret])
     coach = build_coach(settings)
     app = build_application(settings, coach)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0
+    try:
+        if settings.webhook_url:
+            from bot.channels.webhook import run_webhook
+
+            return run_webhook(app, settings)
+        log.info("long polling for updates")
+        # bootstrap_retries=-1: if Telegram is unreachable at start-up, keep trying.
+        app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+        return 0
+    finally:
+        coach.store.close()

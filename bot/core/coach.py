@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot.content.library import Library, load_library
@@ -71,6 +72,10 @@ class Feature:
         """Handle a /start deep-link payload this feature owns, or return None."""
         return None
 
+    def scheduled(self, now: datetime) -> list[Reply]:
+        """Messages due at `now` (reminders, digests), each with `chat_id`; recorded as sent first."""
+        return []
+
 
 class Coach:
     def __init__(
@@ -80,8 +85,10 @@ class Coach:
         admins: frozenset[int] = frozenset(),
         bot_username: str = "coachbot",
         content_dir: Path | None = None,
+        timezone: str = "Asia/Shanghai",
     ):
         self.store = store
+        self.timezone = timezone  # for users who have not chosen their own (users.tz)
         self.admins = admins
         self.bot_username = bot_username
         self.content_dir = content_dir
@@ -194,6 +201,16 @@ class Coach:
         from bot.core.lookup import lookup
 
         return lookup(self, who, text)
+
+    def scheduled(self, now: datetime) -> list[Reply]:
+        """Every feature's messages due at `now`; the channel's clock job sends them."""
+        replies: list[Reply] = []
+        for feature in self.features:
+            try:
+                replies += feature.scheduled(now)
+            except StoreError:
+                log.exception("scheduled messages of %s failed", type(feature).__name__)
+        return replies
 
     def start_payload(self, who: Who, payload: str) -> list[Reply] | None:
         for feature in self.features:

@@ -9,8 +9,28 @@ if TYPE_CHECKING:
 
 
 def build_features(coach: Coach) -> list[Feature]:
+    from bot.core.assignments import AssignFeature
+    from bot.core.calls import CallLogFeature
+    from bot.core.drill_feature import DrillFeature
     from bot.core.general import GeneralFeature
     from bot.core.lookup import LookupFeature
+    from bot.core.mydata import MyDataFeature
+    from bot.core.progress_feature import ProgressFeature
+    from bot.core.quiz_feature import QuizFeature
+    from bot.core.reports_feature import ReportFeature
     from bot.core.roleplay_feature import RoleplayFeature
+    from bot.core.teams import TeamFeature
 
-    return [GeneralFeature(coach), LookupFeature(coach), RoleplayFeature(coach)]
+    return [
+        GeneralFeature(coach),
+        LookupFeature(coach),
+        RoleplayFeature(coach),
+        QuizFeature(coach),
+        TeamFeature(coach),
+        AssignFeature(coach),
+        ReportFeature(coach),
+        ProgressFeature(coach),
+        DrillFeature(coach),
+        CallLogFeature(coach),
+        MyDataFeature(coach),
+    ]

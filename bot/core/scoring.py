@@ -28,7 +28,21 @@ _NEGATION_EN = re.compile(
     r"\b(not|no|never|won't|wont|can't|cant|cannot|don't|dont|wouldn't|shouldn't|instead of|rather than|without)\b[\w' ]{0,20}$"
 )
 # A refusal that follows the phrase: "充值卡是不合适的", "gift cards aren't something I can offer".
-_REFUSAL_AFTER_ZH = ("不合适", "不合规", "不可以", "不行", "不能", "不允许", "违规", "给不了", "做不到", "没法", "不会", "不送", "不给")
+_REFUSAL_AFTER_ZH = (
+    "不合适",
+    "不合规",
+    "不可以",
+    "不行",
+    "不能",
+    "不允许",
+    "违规",
+    "给不了",
+    "做不到",
+    "没法",
+    "不会",
+    "不送",
+    "不给",
+)
 _REFUSAL_AFTER_EN = re.compile(
     r"^\W*[\w' ]{0,12}\b(aren't|isn't|is not|are not|not something|not possible|not allowed|not appropriate|"
     r"can't|cannot|won't|we don't|i don't)\b"

@@ -115,8 +115,13 @@ _ZH_STOP = frozenset("的了吗呢吧啊呀么是在我你他她们这那就都�
 
 # Field weights: what a card is found by.
 W_TITLE, W_LINE, W_KEYWORD, W_TAG, W_BODY = 1.0, 1.0, 0.9, 0.35, 0.3
+W_DEEP = 0.2  # steps, principle, avoid
+FUZZ_WEIGHT = 0.45
+COVERAGE_MULT = 3.0
+SOFT = True
+LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
 # Term-type weights: how much a shared term says.
-T_BIGRAM, T_PINYIN, T_UNI, T_WORD, T_TRI = 1.0, 0.55, 0.25, 1.0, 0.3
+T_BIGRAM, T_PINYIN, T_UNI, T_WORD, T_TRI = 1.0, 0.8, 0.25, 1.0, 0.3
 
 
 # ---------------------------------------------------------------- text -> terms
@@ -227,6 +232,9 @@ class SearchIndex:
             fields += [(tag, W_TAG) for tag in pb.tags.all()]
             fields += [(pb.title.zh, W_TAG), (pb.title.en, W_TAG)]
             fields += [(card.thirty_seconds.zh, W_BODY), (card.thirty_seconds.en, W_BODY)]
+            if W_DEEP:
+                deep = [*card.steps, card.principle, *(a.say for a in card.avoid)]
+                fields += [(x.zh, W_DEEP) for x in deep] + [(x.en, W_DEEP) for x in deep]
             merged: dict[str, float] = {}
             for text, fw in fields:
                 for term, tw in terms(text).items():
@@ -238,6 +246,9 @@ class SearchIndex:
             for term in merged:
                 postings[term].append(idx)
         n = max(1, len(self.card_ids))
+        sizes = [sum(ct.values()) for ct in self.card_terms]
+        avg = sum(sizes) / n if sizes else 1.0
+        self.norm = [(1 - LEN_NORM) + LEN_NORM * size / avg for size in sizes]
         self.idf = {term: math.log(1 + n / len(ids)) for term, ids in postings.items()}
         # Very common terms still score, but do not generate candidates (keeps big libraries fast).
         common = max(50, n // 5)
@@ -259,7 +270,7 @@ class SearchIndex:
                 continue
             weight = self.idf[term] * qw
             for idx in ids:
-                overlap[idx] += weight * self.card_terms[idx][term]
+                overlap[idx] += weight * self.card_terms[idx][term] / self.norm[idx]
         if not overlap:
             return []
         top = sorted(overlap.items(), key=lambda kv: kv[1], reverse=True)[:30]
@@ -268,7 +279,10 @@ class SearchIndex:
         for idx, mass in top:
             coverage = mass / q_mass
             fz, matched = self._best_line(qn, idx)
-            score = 100 * (0.55 * min(1.0, coverage * 1.6) + 0.45 * fz / 100)
+            saturated = (
+                1 - math.exp(-COVERAGE_MULT * coverage) if SOFT else min(1.0, coverage * COVERAGE_MULT)
+            )
+            score = 100 * ((1 - FUZZ_WEIGHT) * saturated + FUZZ_WEIGHT * fz / 100)
             hits.append(Hit(self.card_ids[idx], score, lang, matched))
         hits.sort(key=lambda h: (-h.score, h.card_id))
         return hits[:limit]

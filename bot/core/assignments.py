@@ -1,0 +1,520 @@
+"""Assignments: a manager sets a quiz or a role-play for a team with a due date; the bot
+delivers it, lists it in /todo, and chases it.
+
+An assignment is finished for a trainee when a run started from it (`quiz_runs.assignment_id`,
+`roleplay_runs.assignment_id`) is finished; that is derived from the runs, never copied.
+Reminders are decided by `due_reminders(coach, now)`: a pure use-case over the store that
+records each notice it returns, so a restart rebuilds everything and nothing goes out twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.core.coach import Feature
+from bot.core.render import e
+from bot.core.reply import Button, Reply, rows
+from bot.core.teams import (
+    NAME_MAX,
+    clean_text,
+    find_team,
+    is_member,
+    manageable_team,
+    manageable_teams,
+    refusal,
+)
+from bot.i18n import add_strings, t
+from bot.reports import done_sql
+from bot.store.db import now as now_text
+
+if TYPE_CHECKING:
+    from bot.core.coach import Coach, Who
+
+SESSION = "assign"
+#: Due dates are days in this time zone (the deployment's default, Settings.timezone).
+DUE_TZ = ZoneInfo("Asia/Shanghai")
+REMIND_AT = time(9, 0)  # reminders go at 09:00 the day before and on the due date
+MAX_AHEAD_DAYS = 366
+ASSIGNED_QUESTIONS = 20  # an assigned quiz asks at most this many questions
+DATE_RE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+SUMMARY_NAMES = 20
+
+add_strings(
+    {
+        "cmd.todo": {"zh": "我的待办练习", "en": "My assigned work"},
+        "cmd.assign": {
+            "zh": "布置练习：/assign quiz:手册 团队 日期",
+            "en": "Assign: /assign quiz:playbook team YYYY-MM-DD",
+        },
+        "as.usage": {
+            "zh": "用法：/assign quiz:手册ID 团队 YYYY-MM-DD 或 /assign roleplay:场景ID 团队 YYYY-MM-DD；只发 /assign 会一步步引导你。",
+            "en": "Usage: /assign quiz:playbook-id team YYYY-MM-DD or /assign roleplay:scenario-id team YYYY-MM-DD; plain /assign walks you through it.",
+        },
+        "as.bad_what": {
+            "zh": "没有“{what}”可以布置。用 quiz:手册ID 或 roleplay:场景ID。",
+            "en": "There is nothing called \u201c{what}\u201d to assign. Use quiz:playbook-id or roleplay:scenario-id.",
+        },
+        "as.bad_date": {
+            "zh": "日期请写成 YYYY-MM-DD，并且在今天到一年之内，例如 {example}。",
+            "en": "Write the date as YYYY-MM-DD, from today up to a year ahead, e.g. {example}.",
+        },
+        "as.pick_kind": {"zh": "要布置什么？", "en": "What do you want to assign?"},
+        "as.btn.quiz": {"zh": "📝 测验", "en": "📝 Quiz"},
+        "as.btn.roleplay": {"zh": "🎭 角色扮演", "en": "🎭 Role-play"},
+        "as.pick_ref": {"zh": "选一项内容：", "en": "Pick the content:"},
+        "as.pick_team": {"zh": "布置给哪个团队？", "en": "Which team?"},
+        "as.pick_date": {
+            "zh": "截止日期？点一个，或直接输入 YYYY-MM-DD。",
+            "en": "Due date? Tap one, or type YYYY-MM-DD.",
+        },
+        "as.btn.days": {"zh": "{n} 天后（{d}）", "en": "In {n} days ({d})"},
+        "as.btn.cancel": {"zh": "✖️ 取消", "en": "✖️ Cancel"},
+        "as.no_teams": {
+            "zh": "你还没有团队，先用 /team new 名称 创建一个。",
+            "en": "You have no team yet; create one with /team new name.",
+        },
+        "as.cancelled": {"zh": "好的，没有布置。", "en": "OK, nothing was assigned."},
+        "as.created": {
+            "zh": "✅ 已把 <b>{what}</b> 布置给 <b>{team}</b>（{n} 人），截止 {due}。已通知每位成员，截止前一天和当天会提醒未完成的人。",
+            "en": "✅ Assigned <b>{what}</b> to <b>{team}</b> ({n} members), due {due}. Everyone has been told; those not finished get reminders the day before and on the day.",
+        },
+        "as.notify": {
+            "zh": "📌 <b>新作业</b>：{what}\n团队：{team} · 截止 {due}",
+            "en": "📌 <b>New assignment</b>: {what}\nTeam: {team} · due {due}",
+        },
+        "as.btn.start": {"zh": "▶️ 开始", "en": "▶️ Start"},
+        "as.remind_before": {
+            "zh": "⏰ 提醒：<b>{what}</b>（{team}）明天 {due} 截止，还没完成。",
+            "en": "⏰ Reminder: <b>{what}</b> ({team}) is due tomorrow, {due}, and is not finished yet.",
+        },
+        "as.remind_due": {
+            "zh": "⏰ 今天截止：<b>{what}</b>（{team}），还没完成。",
+            "en": "⏰ Due today: <b>{what}</b> ({team}) is not finished yet.",
+        },
+        "as.summary": {
+            "zh": "📋 <b>{what}</b>（{team}）已过截止日期 {due}：{done}/{n} 人完成。",
+            "en": "📋 <b>{what}</b> ({team}) was due {due}: {done} of {n} finished.",
+        },
+        "as.summary_missing": {"zh": "未完成：{names}", "en": "Not finished: {names}"},
+        "as.btn.report": {"zh": "📊 看报告", "en": "📊 Report"},
+        "as.quiz_title": {"zh": "测验：{title}", "en": "Quiz: {title}"},
+        "as.roleplay_title": {"zh": "角色扮演：{title}", "en": "Role-play: {title}"},
+        "todo.none": {
+            "zh": "现在没有布置给你的练习 🎉 想练的话试试 /quiz 或 /roleplay。",
+            "en": "Nothing is assigned to you right now 🎉 Try /quiz or /roleplay to practise.",
+        },
+        "todo.open": {"zh": "📌 <b>待完成</b>", "en": "📌 <b>To do</b>"},
+        "todo.done": {"zh": "✅ <b>已完成</b>", "en": "✅ <b>Done</b>"},
+        "todo.due": {"zh": "截止 {due}", "en": "due {due}"},
+        "todo.overdue": {"zh": "已过期 {due}", "en": "overdue since {due}"},
+        "todo.score": {"zh": "得分 {score}", "en": "score {score}"},
+        "as.already_done": {
+            "zh": "这项作业你已经完成了（得分 {score}）。想再练可以用下面的按钮。",
+            "en": "You have already finished this one (score {score}). Practise again with the button below.",
+        },
+        "as.gone": {
+            "zh": "这项作业的内容已经下线了，请联系你的经理。",
+            "en": "This assignment's content is no longer available; please tell your manager.",
+        },
+        "as.session_hint": {
+            "zh": "正在布置作业：请点上面的按钮，或 /cancel 取消。",
+            "en": "You are setting an assignment: tap a button above, or /cancel.",
+        },
+    }
+)
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def today(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(DUE_TZ).date()
+
+
+def parse_due(raw: str, now: datetime | None = None) -> date | None:
+    """A due date from YYYY-MM-DD, today or up to a year ahead; None if it is not one."""
+    if not DATE_RE.match(raw.strip()):
+        return None
+    try:
+        y, m, d = (int(x) for x in raw.strip().split("-"))
+        due = date(y, m, d)
+    except ValueError:
+        return None
+    first = today(now)
+    return due if first <= due <= first + timedelta(days=MAX_AHEAD_DAYS) else None
+
+
+def _local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=DUE_TZ)
+
+
+def content_title(coach: Coach, kind: str, ref: str, lang: str) -> str:
+    """ "Quiz: <playbook title>" / "Role-play: <scenario title>" (the id if the content is gone)."""
+    lib = coach.lib
+    item = lib.playbooks.get(ref) if kind == "quiz" else lib.scenarios.get(ref)
+    title = item.title.get(lang) if item else ref
+    return t(lang, "as.quiz_title" if kind == "quiz" else "as.roleplay_title", title=title)
+
+
+def _valid_ref(coach: Coach, kind: str, ref: str) -> bool:
+    if kind == "quiz":
+        pb = coach.lib.playbooks.get(ref)
+        return pb is not None and bool(pb.quiz)
+    return kind == "roleplay" and ref in coach.lib.scenarios
+
+
+def finished(coach: Coach, assignment_id: int, user_id: int) -> dict[str, Any] | None:
+    return coach.store.one(
+        f"select * from ({done_sql('?')}) where user_id = ?", [assignment_id, assignment_id, user_id]
+    )
+
+
+# ---------------------------------------------------------------- the feature
+
+
+class AssignFeature(Feature):
+    session_kind = SESSION
+    help_entries = (("todo", "cmd.todo", "all"), ("assign", "cmd.assign", "manager"))
+
+    def commands(self):  # type: ignore[no-untyped-def]
+        return {"assign": self.assign, "todo": self.todo}
+
+    def actions(self):  # type: ignore[no-untyped-def]
+        return {"asg": self.press_start, "asn": self.press_new}
+
+    # ------------------------------------------------------------ /assign
+
+    def assign(self, who: Who, args: str) -> list[Reply]:
+        if not who.is_manager:
+            return refusal(who)
+        if not who.private:
+            return [Reply(t(who.lang, "role.private"))]
+        tokens = args.split()
+        state: dict[str, Any] = {}
+        if tokens and ":" in tokens[0]:
+            kind, _, ref = tokens.pop(0).partition(":")
+            kind, ref = kind.lower(), ref.lower()[:64]
+            if kind not in ("quiz", "roleplay") or not _valid_ref(self.coach, kind, ref):
+                what = e(clean_text(f"{kind}:{ref}", 70))
+                return [Reply(t(who.lang, "as.bad_what", what=what) + "\n" + e(t(who.lang, "as.usage")))]
+            state.update(kind=kind, ref=ref)
+        if tokens and DATE_RE.match(tokens[-1]):
+            due = parse_due(tokens.pop())
+            if due is None:
+                return [Reply(self._date_help(who))]
+            state["due"] = due.isoformat()
+        if tokens:
+            team, problem = find_team(self.coach.store, who, " ".join(tokens))
+            if team is None:
+                key = e(clean_text(" ".join(tokens), NAME_MAX))
+                return [Reply(t(who.lang, problem or "team.unknown", team=key))]
+            state["team"] = team["id"]
+        return self._step(who, state)
+
+    def _date_help(self, who: Who) -> str:
+        example = (today() + timedelta(days=7)).isoformat()
+        return t(who.lang, "as.bad_date", example=example)
+
+    def _step(self, who: Who, state: dict[str, Any], edit: bool = False) -> list[Reply]:
+        """Ask for the next missing piece (kept in the session, so a restart resumes), or create."""
+        if {"kind", "ref", "team", "due"} <= state.keys():
+            return self.create(who, state["kind"], state["ref"], state["team"], state["due"])
+        lang = who.lang
+        cancel = Button(t(lang, "as.btn.cancel"), "asn:x")
+        if "kind" not in state:
+            text = t(lang, "as.pick_kind")
+            buttons = rows(
+                Button(t(lang, "as.btn.quiz"), "asn:k:quiz"),
+                Button(t(lang, "as.btn.roleplay"), "asn:k:roleplay"),
+                per_row=2,
+            ) + rows(cancel)
+        elif "ref" not in state:
+            text = t(lang, "as.pick_ref")
+            if state["kind"] == "quiz":
+                items = [(pb.id, pb.title.get(lang)) for pb in self.coach.lib.playbooks.values() if pb.quiz]
+            else:
+                items = [(sc.id, sc.title.get(lang)) for sc in self.coach.lib.scenarios.values()]
+            buttons = rows(*(Button(title, f"asn:r:{ref}") for ref, title in items), cancel)
+        elif "team" not in state:
+            teams = manageable_teams(self.coach.store, who)
+            if not teams:
+                self._clear(who)
+                return [Reply(t(lang, "as.no_teams"), edit=edit)]
+            text = t(lang, "as.pick_team")
+            buttons = rows(*(Button(tm["name"], f"asn:t:{tm['id']}") for tm in teams[:30]), cancel, per_row=2)
+        else:
+            text = t(lang, "as.pick_date")
+            first = today()
+            choices = [
+                Button(t(lang, "as.btn.days", n=n, d=(first + timedelta(days=n)).isoformat()), f"asn:d:{n}")
+                for n in (1, 3, 7, 14)
+            ]
+            buttons = rows(*choices, cancel, per_row=2)
+        with self.coach.store.tx() as db:
+            self.coach.store.set_session(db, who.id, SESSION, 0, state)
+        return [Reply(text, buttons, edit=edit)]
+
+    def _clear(self, who: Who) -> None:
+        with self.coach.store.tx() as db:
+            db.execute("delete from sessions where user_id = ? and kind = ?", [who.id, SESSION])
+
+    def press_new(self, who: Who, data: str) -> list[Reply]:
+        """A step of the interactive flow; every value is checked again (button data is never trusted)."""
+        if not who.is_manager:
+            return refusal(who)
+        session = self.coach.store.session(who.id)
+        if session is None or session["kind"] != SESSION:
+            return [Reply(t(who.lang, "stale_button"))]
+        state = dict(session["state"])
+        step, _, value = data.partition(":")
+        if step == "x":
+            self._clear(who)
+            return [Reply(t(who.lang, "as.cancelled"), edit=True)]
+        if step == "k" and value in ("quiz", "roleplay"):
+            state = {"kind": value, **{k: v for k, v in state.items() if k in ("team", "due")}}
+        elif step == "r" and "kind" in state and _valid_ref(self.coach, state["kind"], value):
+            state["ref"] = value
+        elif step == "t" and manageable_team(self.coach.store, who, value) is not None:
+            state["team"] = int(value)
+        elif step == "d" and value in ("1", "3", "7", "14"):
+            state["due"] = (today() + timedelta(days=int(value))).isoformat()
+        else:
+            return [Reply(t(who.lang, "stale_button"))]
+        return self._step(who, state, edit=True)
+
+    def on_session_text(self, who: Who, session: dict, text: str) -> list[Reply]:
+        state = dict(session["state"])
+        if not who.is_manager:
+            self._clear(who)
+            return refusal(who)
+        if {"kind", "ref", "team"} <= state.keys():
+            due = parse_due(text)
+            if due is None:
+                return [Reply(self._date_help(who))]
+            state["due"] = due.isoformat()
+            return self._step(who, state)
+        return [Reply(t(who.lang, "as.session_hint"))]
+
+    def cancel(self, who: Who, session: dict) -> list[Reply]:
+        self._clear(who)
+        return [Reply(t(who.lang, "as.cancelled"))]
+
+    def create(self, who: Who, kind: str, ref: str, team_id: int, due: str) -> list[Reply]:
+        """Store the assignment, then tell the manager and every member (in each member's language)."""
+        store = self.coach.store
+        team = manageable_team(store, who, team_id)
+        if team is None or not _valid_ref(self.coach, kind, ref):
+            self._clear(who)
+            return [Reply(t(who.lang, "stale_button"))]
+        questions = None
+        if kind == "quiz":
+            qids = [f"{ref}/{q.id}" for q in self.coach.lib.playbooks[ref].quiz]
+            random.shuffle(qids)
+            questions = json.dumps(qids[:ASSIGNED_QUESTIONS])
+        with store.tx() as db:
+            cur = db.execute(
+                "insert into assignments (team_id, kind, ref, questions, due_date, created_by, created_at) "
+                "values (?, ?, ?, ?, ?, ?, ?)",
+                [team["id"], kind, ref, questions, due, who.id, now_text()],
+            )
+            aid = int(cur.lastrowid or 0)
+            db.execute("delete from sessions where user_id = ? and kind = ?", [who.id, SESSION])
+        members = store.query(
+            "select u.id, u.lang from team_members m join users u on u.id = m.user_id "
+            "where m.team_id = ? and u.blocked = 0 order by u.id",
+            [team["id"]],
+        )
+        what = content_title(self.coach, kind, ref, who.lang)
+        replies = [
+            Reply(t(who.lang, "as.created", what=e(what), team=e(team["name"]), n=len(members), due=due))
+        ]
+        for m in members:
+            lang = m["lang"]
+            text = t(
+                lang,
+                "as.notify",
+                what=e(content_title(self.coach, kind, ref, lang)),
+                team=e(team["name"]),
+                due=due,
+            )
+            replies.append(Reply(text, rows(Button(t(lang, "as.btn.start"), f"asg:{aid}")), chat_id=m["id"]))
+        return replies
+
+    # ------------------------------------------------------------ doing the work
+
+    def press_start(self, who: Who, data: str) -> list[Reply]:
+        """Start (or resume) an assignment; only a member of its team may."""
+        raw, _, mode = data.partition(":")
+        a = (
+            self.coach.store.one("select * from assignments where id = ?", [int(raw)])
+            if raw.isdigit()
+            else None
+        )
+        if a is None:
+            return [Reply(t(who.lang, "stale_button"))]
+        if not is_member(self.coach.store, a["team_id"], who.id):
+            return [Reply(t(who.lang, "not_allowed"))]
+        if not _valid_ref(self.coach, a["kind"], a["ref"]):
+            return [Reply(t(who.lang, "as.gone"))]
+        from bot.core.quiz_feature import QuizFeature
+        from bot.core.roleplay_feature import RoleplayFeature
+
+        done = finished(self.coach, a["id"], who.id)
+        if a["kind"] == "quiz":
+            quiz = next(f for f in self.coach.features if isinstance(f, QuizFeature))
+            if done is not None:
+                score = round(done["score"] or 0)
+                again = rows(Button(t(who.lang, "qz.btn.again"), f"qzs:{a['ref']}"))
+                return [Reply(t(who.lang, "as.already_done", score=score), again)]
+            run = quiz.active_run(who.id, assignment_id=a["id"])
+            return quiz.resume(who, run) if run else quiz.start(who, a["ref"], assignment=a)
+        rp = next(f for f in self.coach.features if isinstance(f, RoleplayFeature))
+        if mode in ("f", "g"):
+            return rp.start(who, a["ref"], mode == "g", assignment_id=a["id"])
+        intro = rp.intro(who, a["ref"])[0]
+        buttons = rows(
+            Button(t(who.lang, "rp.btn.start"), f"asg:{a['id']}:f"),
+            Button(t(who.lang, "rp.btn.guided"), f"asg:{a['id']}:g"),
+            per_row=2,
+        )
+        if done is not None:
+            note = t(who.lang, "as.already_done", score=round(done["score"] or 0))
+            return [Reply(note + "\n\n" + intro.text, buttons)]
+        return [Reply(intro.text, buttons)]
+
+    # ------------------------------------------------------------ /todo
+
+    def todo(self, who: Who, args: str = "") -> list[Reply]:
+        """The trainee's own assignments: open ones with a start button, then the latest done."""
+        rows_ = self.coach.store.query(
+            f"with mine as (select a.* from assignments a join team_members m on m.team_id = a.team_id "
+            f"and m.user_id = :user), done as ({done_sql('select id from mine')}) "
+            "select a.id, a.kind, a.ref, a.due_date, tm.name as team, d.user_id is not null as done, d.score "
+            "from mine a join teams tm on tm.id = a.team_id "
+            "left join done d on d.assignment_id = a.id and d.user_id = :user "
+            "order by a.due_date, a.id",
+            {"user": who.id},
+        )
+        if not rows_:
+            return [Reply(t(who.lang, "todo.none"))]
+        lang, first = who.lang, today().isoformat()
+        open_, done = [r for r in rows_ if not r["done"]], [r for r in rows_ if r["done"]][-5:]
+        lines: list[str] = []
+        buttons = []
+        if open_:
+            lines.append(t(lang, "todo.open"))
+            for r in open_[:20]:
+                what = content_title(self.coach, r["kind"], r["ref"], lang)
+                when = t(lang, "todo.overdue" if r["due_date"] < first else "todo.due", due=r["due_date"])
+                lines.append(f"• {e(what)} · {e(r['team'])} · {e(when)}")
+                buttons.append(Button(("▶️ " + what)[:64], f"asg:{r['id']}"))
+        if done:
+            lines += ["", t(lang, "todo.done")] if lines else [t(lang, "todo.done")]
+            for r in done:
+                what = content_title(self.coach, r["kind"], r["ref"], lang)
+                lines.append(f"• {e(what)} · {e(t(lang, 'todo.score', score=round(r['score'] or 0)))}")
+        if not open_:
+            lines += ["", t(lang, "todo.none")]
+        return [Reply("\n".join(lines), rows(*buttons))]
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def due_reminders(coach: Coach, now: datetime) -> list[Reply]:
+    """The reminders and manager summaries due at `now`, each recorded as sent before it is returned.
+
+    Trainees not finished get one at 09:00 the day before the due date and one at 09:00 on it
+    (a window the bot was down for is skipped, not sent late); the manager who assigned it gets a
+    summary once the due date has passed. Called from a repeating job; safe to call any time.
+    """
+    store = coach.store
+    pending = store.query(
+        "select a.*, tm.name as team from assignments a join teams tm on tm.id = a.team_id "
+        "where not exists (select 1 from assignment_notices n where n.assignment_id = a.id "
+        "and n.kind = 'summary') order by a.id"
+    )
+    replies: list[Reply] = []
+    sent: list[tuple[int, int, str]] = []
+    for a in pending:
+        due = date.fromisoformat(a["due_date"])
+        created = datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))
+        before_at, due_at, end = (
+            _local(due - timedelta(days=1), REMIND_AT),
+            _local(due, REMIND_AT),
+            _local(due + timedelta(days=1), time(0, 0)),
+        )
+        if now >= end:
+            replies += _summary(coach, a, sent)
+            continue
+        kind = "before" if before_at <= now < due_at else "due" if due_at <= now else None
+        start = before_at if kind == "before" else due_at
+        if kind is None or created >= start:
+            continue
+        members = store.query(
+            f"with done as ({done_sql('?')}) "
+            "select u.id, u.lang from team_members m join users u on u.id = m.user_id "
+            "where m.team_id = ? and u.blocked = 0 "
+            "and not exists (select 1 from done d where d.user_id = m.user_id) "
+            "and not exists (select 1 from assignment_notices n where n.assignment_id = ? "
+            "and n.kind = ? and n.user_id = m.user_id)",
+            [a["id"], a["id"], a["team_id"], a["id"], kind],
+        )
+        for m in members:
+            lang = m["lang"]
+            text = t(
+                lang,
+                f"as.remind_{kind}",
+                what=e(content_title(coach, a["kind"], a["ref"], lang)),
+                team=e(a["team"]),
+                due=a["due_date"],
+            )
+            replies.append(
+                Reply(text, rows(Button(t(lang, "as.btn.start"), f"asg:{a['id']}")), chat_id=m["id"])
+            )
+            sent.append((a["id"], m["id"], kind))
+    if sent:
+        with store.tx() as db:
+            db.conn.executemany(
+                "insert into assignment_notices (assignment_id, user_id, kind, sent_at) values (?, ?, ?, ?) "
+                "on conflict do nothing",
+                [(*s, now_text()) for s in sent],
+            )
+    return replies
+
+
+def _summary(coach: Coach, a: dict[str, Any], sent: list[tuple[int, int, str]]) -> list[Reply]:
+    """The manager's summary of a past-due assignment: how many finished, who did not."""
+    store = coach.store
+    members = store.query(
+        f"with done as ({done_sql('?')}) "
+        "select u.id, u.name, d.user_id is not null as done from team_members m join users u on u.id = m.user_id "
+        "left join done d on d.user_id = m.user_id where m.team_id = ? order by u.name",
+        [a["id"], a["id"], a["team_id"]],
+    )
+    sent.append((a["id"], a["created_by"], "summary"))
+    manager = store.user(a["created_by"])
+    if manager is None or manager["blocked"]:
+        return []
+    lang = manager["lang"]
+    done = sum(1 for m in members if m["done"])
+    text = t(
+        lang,
+        "as.summary",
+        what=e(content_title(coach, a["kind"], a["ref"], lang)),
+        team=e(a["team"]),
+        due=a["due_date"],
+        done=done,
+        n=len(members),
+    )
+    missing = [f"{m['name'] or '—'} ({m['id']})" for m in members if not m["done"]]
+    if missing:
+        more = f" +{len(missing) - SUMMARY_NAMES}" if len(missing) > SUMMARY_NAMES else ""
+        text += "\n" + t(lang, "as.summary_missing", names=e(", ".join(missing[:SUMMARY_NAMES]) + more))
+    button = rows(Button(t(lang, "as.btn.report"), f"rep:{a['team_id']}"))
+    return [Reply(text, button, chat_id=manager["id"])]

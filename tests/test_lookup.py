@@ -1,0 +1,104 @@
+"""Lookup quality and behaviour: the blind evaluation set as a regression floor, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.lookup_quality import evaluate, rate
+from bot.channels.html_text import utf16_len
+from bot.config import REPO_ROOT
+from bot.content.library import load_library
+from bot.core.search import SearchIndex
+from tests.harness import BotHarness, User, button_data, texts
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    return SearchIndex(load_library(REPO_ROOT))
+
+
+def test_evaluation_set_covers_every_required_card(index: SearchIndex) -> None:
+    results = evaluate(index)
+    assert len(results) >= 150
+    cards = {r.card for r in results}
+    assert cards <= set(index.lib.cards)
+    assert len(cards) >= 47
+
+
+def test_blind_evaluation_floor(index: SearchIndex) -> None:
+    """Written without reading the cards; figures for the note: python bench/lookup_quality.py."""
+    results = evaluate(index)
+    assert rate(results, "top1") >= 0.88
+    assert rate(results, "top3") >= 0.96
+    for kind in ("quote", "typo", "ramble", "mixed", "keyword", "need"):
+        group = [r for r in results if r.kind == kind]
+        assert rate(group, "top3") >= 0.9, kind
+
+
+@pytest.mark.parametrize(
+    ("query", "card"),
+    [
+        ("客户说太贵了", "objection-handling/price-too-high"),
+        ("too expensive", "objection-handling/price-too-high"),
+        ("你们比电信贵多了", "objection-handling/price-too-high"),
+        ("they're giving everyone free phones", "competitor-gift-phone/free-handset-offer"),
+        ("对接人找我要充值卡", "competitor-gift-phone/contact-asks-for-perks"),
+        ("客户说保持联系，这算进展吗", "progress-commitment/advance-vs-continuation"),
+    ],
+)
+def test_the_brief_examples(index: SearchIndex, query: str, card: str) -> None:
+    assert index.search(query)[0].card_id == card
+
+
+def test_lookup_cli_json_and_stdin() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "lookup", "--json", "--limit", "2", "--stdin"],
+        input="太贵了\ntoo expensive\n😀\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert len(lines) == 3
+    assert lines[0][0]["id"] == "objection-handling/price-too-high" and len(lines[0]) <= 2
+    assert lines[0][0]["score"] >= lines[0][1]["score"]
+    assert lines[2] == []
+
+
+BAD_INPUT = [
+    "",
+    " ",
+    "a",
+    "😀😀😀",
+    "<b>bold</b><script>x</script>",
+    "**_[x](y)_**",
+    "太" * 10_000,
+    "x" * 10_000,
+    "\u202e\u200b\u0301",
+]
+
+
+@pytest.mark.parametrize("text", BAD_INPUT, ids=[f"bad{i}" for i in range(len(BAD_INPUT))])
+async def test_bad_lookup_input_gets_a_short_answer(bot: BotHarness, text: str) -> None:
+    user = User(id=3100, language_code="en")
+    calls = await bot.send(text, user) if text.strip() else await bot.send("/find " + text, user)
+    sent = texts(calls)
+    assert sent and all(0 < utf16_len(t) <= 4096 for t in sent)
+
+
+async def test_no_match_offers_playbooks_not_noise(bot: BotHarness, en_user: User) -> None:
+    calls = await bot.send("quantum chromodynamics lattice", en_user)
+    assert "no talk-track" in texts(calls)[0]
+    assert any(d.startswith("pb:") for d in button_data(calls))
+
+
+async def test_card_command_with_bad_ids(bot: BotHarness, zh_user: User) -> None:
+    for arg in ("", "nope", "a/b/c", "objection-handling/nope", "../../etc/passwd", "x" * 500):
+        sent = texts(await bot.send(f"/card {arg}".strip(), zh_user))
+        assert sent and ("/card" in sent[0]) and utf16_len(sent[0]) < 400
