@@ -115,7 +115,7 @@ async def test_group_chat_answers_commands_not_every_message(bot: BotHarness, en
 
 async def test_inline_mode_lists_cards_with_postable_talk_track(bot: BotHarness, en_user: User) -> None:
     calls = await bot.inline("too expensive", en_user)
-    answer = [c for c in calls if c.method == "answerInlineQuery"][0]
+    answer = next(c for c in calls if c.method == "answerInlineQuery")
     results = answer["results"]
     results = json.loads(results) if isinstance(results, str) else results
     assert results[0]["id"] == PRICE_CARD.replace("/", ":")

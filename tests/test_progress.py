@@ -59,6 +59,30 @@ async def take_quiz(bot: BotHarness, user: User, pid: str, lang: str) -> None:
                 await bot.press(f"{data}:s", user)
 
 
+async def miss_one_question(bot: BotHarness, user: User, lang: str) -> str:
+    """Start a quiz, answer its first question wrong, and stop; the question id."""
+    await bot.send(f"/quiz {PLAYBOOK}", user)
+    run = bot.coach.store.one("select * from quiz_runs where user_id = ? order by id desc limit 1", [user.id])
+    assert run is not None
+    qid = json.loads(run["questions"])[0]
+    q = bot.coach.lib.questions[qid][1]
+    data = f"qz:{run['id']}:0"
+    if q.kind == "truefalse":
+        await bot.press(f"{data}:{'f' if q.answer else 't'}", user)
+    elif q.kind == "text":
+        await bot.send("ok", user)
+    else:
+        ids = shown_ids(q, run["id"], qid)
+        right = right_ids(q)
+        wrong = list(reversed(right)) if q.kind == "order" else [next(i for i in ids if i not in right)]
+        for oid in wrong:
+            await bot.press(f"{data}:o{ids.index(oid)}", user)
+        if q.kind == "multiple":
+            await bot.press(f"{data}:s", user)
+    await bot.send("/cancel", user)
+    return qid
+
+
 async def play_roleplay(bot: BotHarness, user: User, sid: str) -> None:
     """A guided role-play, always picking the strong reply."""
     await bot.press(f"rps:{sid}:g", user)
@@ -97,10 +121,15 @@ async def test_progress_rises_after_a_quiz_and_a_roleplay(bot: BotHarness, lang:
     after_rp = texts(await bot.send("/progress", user))[0]
     assert _mastery(bot, after_rp, lang) > quiz_score
     assert "🎭 " + bot.coach.lib.scenarios[SCENARIO].title.get(lang) in after_rp
-    # Every question answered is now a review item, shown in the drill.
-    assert ("待复习" if lang == "zh" else "Reviews due") in after_rp
-    drill = texts(await bot.send("/drill", user))[0]
-    assert "📝" in drill or "🃏" in drill
+    # Every question answered is now a review item; right answers (Good) come back in 10 minutes.
+    answered = bot.coach.store.query(
+        "select distinct question from quiz_answers where user_id = ?", [user.id]
+    )
+    items = bot.coach.store.query(
+        "select ref from review_items where user_id = ? and kind = 'question'", [user.id]
+    )
+    assert sorted(r["ref"] for r in items) == sorted(r["question"] for r in answered)
+    assert ("10 分钟后" if lang == "zh" else "in 10 min") in texts(await bot.send("/drill", user))[0]
 
 
 async def test_progress_lists_open_assignments_and_works_in_the_terminal(
@@ -154,7 +183,7 @@ async def test_drill_ratings_move_the_due_date_as_fsrs_says(
     assert any(b["text"].startswith(good) for b in buttons(shown))
 
     fsrs = Scheduler(enable_fuzzing=False)
-    for reps, rating in ((0, Rating.Good), (1, Rating.Easy), (2, Rating.Again)):
+    for reps, rating in ((0, Rating.Again), (1, Rating.Good), (2, Rating.Easy)):
         before = store.one("select * from review_items where id = ?", [item["id"]])
         assert before is not None
         await bot.press(f"drr:{item['id']}:{reps}:{int(rating)}", user)
@@ -164,10 +193,12 @@ async def test_drill_ratings_move_the_due_date_as_fsrs_says(
         assert parse_ts(after["due"]) == expected.due
         assert after["stability"] == pytest.approx(expected.stability)
         assert after["state"] == int(expected.state)
+        if rating == Rating.Again:
+            # Due again in a minute: it comes back in the same sitting.
+            assert button_data(await bot.send("/drill", user)) == [f"drs:{item['id']}:1"]
     logs = store.query("select rating from review_logs where item_id = ? order by id", [item["id"]])
-    assert [r["rating"] for r in logs] == [3, 4, 1]
-    # Again brings it back in the same sitting (1 minute is within the drill's look-ahead).
-    assert button_data(await bot.send("/drill", user)) == [f"drs:{item['id']}:3"]
+    assert [r["rating"] for r in logs] == [1, 3, 4]
+    assert parse_ts(after["due"]) - parse_ts(after["last_review"]) >= timedelta(days=1)  # Easy: days away
 
 
 async def test_drill_buttons_are_never_trusted(bot: BotHarness, zh_user: User, en_user: User) -> None:
@@ -307,3 +338,18 @@ async def test_help_lists_the_progress_commands_in_both_languages(
     for cmd in ("/progress", "/drill", "/remind", "/log", "/mydata", "/forgetme", "/leaderboard"):
         assert cmd in zh and cmd in en
     assert "我的进度" in zh and "My progress" in en
+
+
+@pytest.mark.parametrize(("lang", "answer"), [("zh", "答案"), ("en", "Answer")])
+async def test_a_missed_quiz_question_is_asked_again_in_the_drill(
+    bot: BotHarness, lang: str, answer: str
+) -> None:
+    user = User(id=3250 + len(lang), language_code=lang)
+    qid = await miss_one_question(bot, user, lang)
+    q = bot.coach.lib.questions[qid][1]
+    item = bot.coach.store.one("select * from review_items where user_id = ?", [user.id])
+    assert item is not None and item["ref"] == qid and item["reps"] == 1  # the wrong answer was an Again
+    front = texts(await bot.send("/drill", user))[0]
+    assert "📝" in front and q.prompt.get(lang)[:15] in front.replace("&quot;", '"')
+    back = texts(await bot.press(f"drs:{item['id']}:1", user))[0]
+    assert answer in back and q.explanation.get(lang)[:15] in back.replace("&quot;", '"')

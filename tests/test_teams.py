@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.core.assignments import DUE_TZ, due_reminders, today
+from bot.core.quiz import right_ids, shown_ids
 from bot.reports import build_report, export_csv
 from tests.coachkit import ADMIN, PLAYBOOK, SCENARIO, active_run, answer, cbot, coaching_settings, current
 from tests.harness import BotHarness, User, button_data, buttons, texts
@@ -296,3 +297,53 @@ def test_an_empty_team_reports_and_exports_cleanly() -> None:
     assert rep.members == 0 and rep.assignments == [] and rep.weak_cards == []
     assert export_csv(coach.store, None).decode("utf-8-sig").startswith("ts,user_id,name")
     coach.store.close()
+
+
+def test_the_manager_flows_in_the_terminal_chat(coaching_settings, tmp_path) -> None:
+    """An admin (by settings) and a trainee share one Coach in two terminals."""
+    from bot.app import build_coach
+    from bot.channels.console import Console
+
+    coach = build_coach(coaching_settings)
+    admin_out, trainee_out = io.StringIO(), io.StringIO()
+    admin = Console(coach, ADMIN.id, "zh", admin_out, tmp_path)
+    trainee = Console(coach, 3050, "en", trainee_out, tmp_path)
+    try:
+        admin.handle("/team new 华东大客户")
+        code = coach.store.one("select code from teams")["code"]
+        assert f"start=j_{code}" in admin_out.getvalue()
+        trainee.handle(f"/join {code}")
+        due = (today() + timedelta(days=3)).isoformat()
+        admin.handle(f"/assign quiz:{PLAYBOOK} 华东大客户 {due}")
+        assert "[→ chat 3050]" in admin_out.getvalue() and "New assignment" in admin_out.getvalue()
+        trainee.handle("/todo")
+        trainee.handle("1")  # the first button: start the assignment
+        while (run := coach.store.one("select * from quiz_runs where status = 'active'")) is not None:
+            qids = json.loads(run["questions"])
+            q = coach.lib.questions[qids[run["pos"]]][1]
+            if q.kind == "text":
+                trainee.handle("Could we arrange a call next week?")
+                continue
+            if q.kind == "truefalse":
+                wanted = [f"qz:{run['id']}:{run['pos']}:{'t' if q.answer else 'f'}"]
+            else:
+                ids = shown_ids(q, run["id"], qids[run["pos"]])
+                wanted = [f"qz:{run['id']}:{run['pos']}:o{ids.index(i)}" for i in right_ids(q)]
+                if q.kind == "multiple":
+                    wanted.append(f"qz:{run['id']}:{run['pos']}:s")
+            for data in wanted:
+                actions = [b.action for b in trainee.buttons]
+                trainee.handle(str(actions.index(data) + 1))
+        assert "Quiz done" in trainee_out.getvalue() and "5 of 5 right" in trainee_out.getvalue()
+        admin.handle("/report 华东大客户")
+        out = admin_out.getvalue()
+        assert (
+            "完成 1/1（100%）" in out and "[file saved:" in out and (tmp_path / "team-1-scores.png").exists()
+        )
+        admin.handle("/export 华东大客户")
+        rows = list(csv.DictReader(io.StringIO((tmp_path / "coachbot-team-1.csv").read_text("utf-8-sig"))))
+        assert len(rows) == 5 and {r["user_id"] for r in rows} == {"3050"}
+        trainee.handle("/report")
+        assert "only managers" in trainee_out.getvalue()
+    finally:
+        coach.store.close()
