@@ -170,6 +170,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "系统正忙，刚才的内容没有保存，请再发一次。",
         "en": "The system is busy and that was not saved; please send it again.",
     },
+    "rate_limited": {
+        "zh": "请慢一点：你刚才的请求太密集了，稍等几秒再试。",
+        "en": "Easy there: that was a lot of requests at once. Please wait a few seconds and try again.",
+    },
+    "reload.ok": {"zh": "内容已重新加载：{summary}", "en": "Content reloaded: {summary}"},
+    "reload.failed": {
+        "zh": "新内容有问题，仍在使用原来的内容：\n{problems}",
+        "en": "The new content has problems; still using the previous content:\n{problems}",
+    },
+    "cmd.reload": {"zh": "重新加载内容（管理员）", "en": "Reload content (admin)"},
     "not_allowed": {"zh": "抱歉，你没有权限这样做。", "en": "Sorry, you are not allowed to do that."},
     "group_hint": {
         "zh": "在群里请用 /find 客户的话，或私聊我。",

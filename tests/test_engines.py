@@ -163,3 +163,26 @@ def test_refusals_around_a_red_flag_phrase(text: str, flagged: bool) -> None:
         phrases={"zh": ["给您个人", "充值卡", "直接找行长"], "en": ["gift cards", "recharge cards"]},
     )
     assert bool(score_answer([ASK, perks], text).red_flags) is flagged
+
+
+@pytest.mark.parametrize(
+    ("answer", "matches"),
+    [
+        ("没有预酸", True),  # homophone typo (pinyin IME)
+        ("我们没有欲算", True),
+        ("您最关心的是甚么", True),
+        ("哪位领导", False),  # one different-sounding character changes the meaning
+        ("下周二下午给您", False),
+        ("演示一下", False),
+    ],
+)
+def test_chinese_phrases_tolerate_homophones_not_other_characters(answer: str, matches: bool) -> None:
+    check = _check(
+        id="c",
+        kind="must",
+        phrases={
+            "zh": ["每位领导", "私下给您", "表示一下", "没有预算", "最关心的是什么"],
+            "en": ["unused phrase"],
+        },
+    )
+    assert score_answer([check], answer).checks[0].passed is matches

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.content.library import Library, load_library
+from bot.core.limits import COMMAND_BUCKETS, RateLimiter
 from bot.core.reply import Ctx, InlineResult, Reply
 from bot.core.search import SearchIndex
 from bot.errors import ContentError, StoreError
@@ -93,6 +94,7 @@ class Coach:
         self.bot_username = bot_username
         self.content_dir = content_dir
         self._swap(library)
+        self.limiter = RateLimiter()
         from bot.core.features import build_features
 
         self.features: list[Feature] = build_features(self)
@@ -166,6 +168,8 @@ class Coach:
         from bot.core.lookup import inline_results
 
         who = self.who(ctx)
+        if not self.limiter.allow(who.id, "lookup"):
+            return []
         return inline_results(self, who, query)
 
     def _guard(self, ctx: Ctx, fn: Callable[[Who], list[Reply]]) -> list[Reply]:
@@ -185,6 +189,9 @@ class Coach:
         handler = self._commands.get(name)
         if handler is None:
             return [Reply(t(who.lang, "unknown_command"))]
+        bucket = COMMAND_BUCKETS.get(name)
+        if bucket and not self.limiter.allow(who.id, bucket):
+            return [Reply(t(who.lang, "rate_limited"))]
         return handler(who, args)
 
     def _press(self, who: Who, data: str) -> list[Reply]:
@@ -200,6 +207,8 @@ class Coach:
             return self._sessions[session["kind"]].on_session_text(who, session, text[:MAX_TEXT])
         from bot.core.lookup import lookup
 
+        if not self.limiter.allow(who.id, "lookup"):
+            return [Reply(t(who.lang, "rate_limited"))]
         return lookup(self, who, text)
 
     def scheduled(self, now: datetime) -> list[Reply]:

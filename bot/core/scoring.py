@@ -20,6 +20,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from bot.content.models import Check
+from bot.core.pinyin import sound_key
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOISE = re.compile(r"[^\w'\u3400-\u9fff\uf900-\ufaff]+")
@@ -105,8 +106,8 @@ def _phrase(raw: str) -> tuple[str, bool]:
 
 def _threshold(phrase: str, cjk: bool) -> float:
     n = len(phrase)
-    if cjk:
-        return 100 if n <= 3 else 75 if n == 4 else 80 if n <= 6 else 78
+    if cjk:  # compared by sound: homophones are free, then one syllable in five may differ
+        return 100 if n <= 4 else 80
     return 100 if n <= 4 else 87 if n <= 9 else 85
 
 
@@ -121,6 +122,12 @@ def find(phrase_raw: str, answer: str) -> tuple[int, int] | None:
     if phrase in answer:
         i = answer.index(phrase)
         return i, i + len(phrase)
+    if cjk:
+        # Chinese typing errors are homophones from the pinyin IME: compare by sound.
+        phrase, answer = sound_key(phrase), sound_key(answer)
+        if phrase in answer:
+            i = answer.index(phrase)
+            return i, i + len(phrase)
     need = _threshold(phrase, cjk)
     if need >= 100 or len(answer) < len(phrase) * 0.6:
         return None

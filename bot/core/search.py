@@ -18,12 +18,12 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache, lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from bot.content.library import Library
+from bot.core.pinyin import fuzzy_pinyin
 from bot.i18n import detect_lang
 
 MAX_QUERY = 500  # characters read from a query; the rest of a long message is ignored
@@ -129,30 +129,6 @@ T_BIGRAM, T_PINYIN, T_UNI, T_WORD, T_TRI = 1.0, 0.8, 0.25, 1.0, 0.3
 
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
-
-
-@cache
-def _pinyin_table() -> dict[int, str]:
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    return pinyin_dict
-
-
-@lru_cache(maxsize=65536)
-def fuzzy_pinyin(char: str) -> str:
-    """Tone-less pinyin with the usual southern-accent merges (zh=z, ch=c, sh=s, ing=in, eng=en, l=n)."""
-    raw = _pinyin_table().get(ord(char))
-    if not raw:
-        return char
-    syl = "".join(c for c in unicodedata.normalize("NFKD", raw.split(",")[0]) if c.isascii())
-    for a, b in (("zh", "z"), ("ch", "c"), ("sh", "s")):
-        if syl.startswith(a):
-            syl = b + syl[2:]
-    if syl.startswith("l"):
-        syl = "n" + syl[1:]
-    if syl.endswith("ng") and syl[-3] in "ie":
-        syl = syl[:-1]
-    return syl
 
 
 def _stem(word: str) -> str:
