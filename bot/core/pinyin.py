@@ -8,13 +8,13 @@ its length and positions while homophones become equal.
 from __future__ import annotations
 
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 
 _PRIVATE_BASE = 0xF0000  # Supplementary Private Use Area-A: never in real input
 _codes: dict[str, str] = {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table() -> dict[int, str]:
     from pypinyin.pinyin_dict import pinyin_dict
 
