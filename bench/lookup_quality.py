@@ -57,9 +57,12 @@ def rate(results: list[Result], attr: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--failures", action="store_true", help="list the queries that miss top-1")
+    parser.add_argument(
+        "--file", type=Path, default=EVAL_FILE, help="the labelled file (default: %(default)s)"
+    )
     args = parser.parse_args()
     index = SearchIndex(load_library(REPO_ROOT))
-    results = evaluate(index)
+    results = evaluate(index, args.file)
     groups: dict[str, list[Result]] = defaultdict(list)
     for r in results:
         groups[r.kind].append(r)

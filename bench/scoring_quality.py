@@ -31,9 +31,12 @@ def main() -> int:
     parser.add_argument(
         "--misses", action="store_true", help="list good replies that fail and poor ones that pass"
     )
+    parser.add_argument(
+        "--file", type=Path, default=LABELLED, help="the labelled file (default: %(default)s)"
+    )
     args = parser.parse_args()
     lib = load_library(REPO_ROOT)
-    replies = yaml.safe_load(LABELLED.read_text(encoding="utf-8"))["replies"]
+    replies = yaml.safe_load(args.file.read_text(encoding="utf-8"))["replies"]
     by: dict[tuple[str, str], list[dict]] = defaultdict(list)
     misses = []
     for r in replies:

@@ -186,3 +186,23 @@ def test_chinese_phrases_tolerate_homophones_not_other_characters(answer: str, m
         },
     )
     assert score_answer([check], answer).checks[0].passed is matches
+
+
+@pytest.mark.parametrize(
+    ("answer", "matches"),
+    [
+        ("我们不送手机", False),  # a fuzzy match may not flip the phrase's polarity
+        ("we can offer that", False),
+        ("I can't ofer that", True),  # a typo keeps polarity
+        ("second billing", False),  # English matches cover whole words
+        ("one single bill", False),
+        ("what matters mots to you", True),
+    ],
+)
+def test_fuzzy_matches_keep_polarity_and_whole_words(answer: str, matches: bool) -> None:
+    check = _check(
+        id="c",
+        kind="must",
+        phrases={"zh": ["我们也送手机"], "en": ["one bill", "can't offer", "what matters most"]},
+    )
+    assert score_answer([check], answer).checks[0].passed is matches

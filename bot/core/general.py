@@ -26,10 +26,17 @@ class GeneralFeature(Feature):
         ("help", "cmd.help", "all"),
         ("lang", "cmd.lang", "all"),
         ("cancel", "cmd.cancel", "all"),
+        ("reload", "cmd.reload", "admin"),
     )
 
     def commands(self):  # type: ignore[no-untyped-def]
-        return {"start": self.start, "help": self.help, "lang": self.lang, "cancel": self.cancel}
+        return {
+            "start": self.start,
+            "help": self.help,
+            "lang": self.lang,
+            "cancel": self.cancel,
+            "reload": self.reload,
+        }
 
     def actions(self):  # type: ignore[no-untyped-def]
         return {"lang": self.press_lang, "go": self.press_go}
@@ -77,6 +84,18 @@ class GeneralFeature(Feature):
         if command not in self.coach.command_names:
             return [Reply(t(who.lang, "stale_button"))]
         return self.coach._command(who, command, "")
+
+    def reload(self, who: Who, args: str = "") -> list[Reply]:
+        """Admin: load the content again; a broken file keeps the current library."""
+        if not who.is_admin:
+            return [Reply(t(who.lang, "not_allowed"))]
+        error = self.coach.reload()
+        if error is None:
+            return [Reply(t(who.lang, "reload.ok", summary=e(self.coach.lib.summary())))]
+        lines = [str(p) for p in error.problems[:20]]
+        if len(error.problems) > 20:
+            lines.append(f"… (+{len(error.problems) - 20})")
+        return [Reply(t(who.lang, "reload.failed", problems=e("\n".join(lines))))]
 
     def cancel(self, who: Who, args: str = "") -> list[Reply]:
         session = self.coach.store.session(who.id)

@@ -106,13 +106,18 @@ def _phrase(raw: str) -> tuple[str, bool]:
 
 def _threshold(phrase: str, cjk: bool) -> float:
     n = len(phrase)
-    if cjk:  # compared by sound: homophones are free, then one syllable in five may differ
-        return 100 if n <= 4 else 80
+    if cjk:  # compared by sound: homophones are free; one other syllable may differ from 7 on
+        return 100 if n <= 6 else 85
     return 100 if n <= 4 else 87 if n <= 9 else 85
 
 
 def find(phrase_raw: str, answer: str) -> tuple[int, int] | None:
-    """Where `phrase_raw` occurs in the normalized `answer` (fuzzily), or None."""
+    """Where `phrase_raw` occurs in the normalized `answer` (fuzzily), or None.
+
+    A fuzzy match must keep the phrase's polarity ("can offer" is not "can't offer",
+    我们也送 is not 我们不送), and an English one must cover whole words
+    ("one bill" is not inside "second billing").
+    """
     phrase, cjk = _phrase(phrase_raw)
     if not phrase:
         return None
@@ -122,19 +127,45 @@ def find(phrase_raw: str, answer: str) -> tuple[int, int] | None:
     if phrase in answer:
         i = answer.index(phrase)
         return i, i + len(phrase)
-    if cjk:
+    key_phrase, key_answer = (sound_key(phrase), sound_key(answer)) if cjk else (phrase, answer)
+    if cjk and key_phrase in key_answer:
         # Chinese typing errors are homophones from the pinyin IME: compare by sound.
-        phrase, answer = sound_key(phrase), sound_key(answer)
-        if phrase in answer:
-            i = answer.index(phrase)
-            return i, i + len(phrase)
-    need = _threshold(phrase, cjk)
-    if need >= 100 or len(answer) < len(phrase) * 0.6:
+        i = key_answer.index(key_phrase)
+        span = (i, i + len(key_phrase))
+    else:
+        need = _threshold(phrase, cjk)
+        if need >= 100 or len(answer) < len(phrase) * 0.6:
+            return None
+        al = fuzz.partial_ratio_alignment(key_phrase, key_answer, score_cutoff=need)
+        if al is None:
+            return None
+        span = (al.dest_start, al.dest_end)
+        if not cjk:
+            span = _whole_words(answer, *span)
+            if fuzz.ratio(phrase, answer[span[0] : span[1]]) < need:
+                return None
+    if _has_negation(phrase) != _has_negation(answer[span[0] : span[1]]):
         return None
-    al = fuzz.partial_ratio_alignment(phrase, answer, score_cutoff=need)
-    if al is None:
-        return None
-    return al.dest_start, al.dest_end
+    return span
+
+
+_NEGATION_TOKEN = re.compile(r"[不没別别无]|\b(not|no|never|cannot)\b|n't")
+
+
+def _has_negation(text: str) -> bool:
+    return bool(_NEGATION_TOKEN.search(text))
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] == " ":
+        start += 1
+    while end > start and text[end - 1] == " ":
+        end -= 1
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
 
 
 def _negated(answer: str, start: int, end: int | None = None) -> bool:
