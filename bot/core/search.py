@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
 
 from bot.content.library import Library
 from bot.core.pinyin import fuzzy_pinyin
@@ -117,6 +116,8 @@ _ZH_STOP = frozenset("的了吗呢吧啊呀么是在我你他她们这那就都�
 W_TITLE, W_LINE, W_KEYWORD, W_TAG, W_BODY = 1.0, 1.0, 0.9, 0.35, 0.3
 W_DEEP = 0.2  # steps, principle, avoid
 FUZZ_WEIGHT = 0.45
+FUZZ_WEIGHT_LONG = 0.2
+LONG_QUERY = 40  # characters; beyond this a message is a ramble, not a quote
 COVERAGE_MULT = 3.0
 SOFT = True
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
@@ -258,22 +259,31 @@ class SearchIndex:
             saturated = (
                 1 - math.exp(-COVERAGE_MULT * coverage) if SOFT else min(1.0, coverage * COVERAGE_MULT)
             )
-            score = 100 * ((1 - FUZZ_WEIGHT) * saturated + FUZZ_WEIGHT * fz / 100)
+            fw = FUZZ_WEIGHT if len(qn) <= LONG_QUERY else FUZZ_WEIGHT_LONG
+            score = 100 * ((1 - fw) * saturated + fw * fz / 100)
             hits.append(Hit(self.card_ids[idx], score, lang, matched))
         hits.sort(key=lambda h: (-h.score, h.card_id))
         return hits[:limit]
 
     def _best_line(self, qn: str, idx: int) -> tuple[float, str]:
+        # Speed without changing a score: partial matching (the costly part) is skipped when
+        # even a perfect match could not beat the best line so far, and otherwise given that
+        # bar as rapidfuzz's score_cutoff, below which it may stop early and answer 0.
         best, matched = 0.0, ""
+        n = len(qn)
         for text, fw in self.texts[idx]:
-            if len(text) < 2:
+            size = len(text)
+            if size < 2:
                 continue
-            if len(qn) > 2 * len(text):
-                s = fuzz.partial_ratio(text, qn)
-                s *= min(1.0, len(text) / 6)  # a two-character match in a long message says little
+            if n > 2 * size:
+                damp = min(1.0, size / 6)  # a two-character match in a long message says little
+                if 100 * damp * fw <= best:
+                    continue
+                s = fuzz.partial_ratio(text, qn, score_cutoff=_bar(best, damp * fw)) * damp
             else:
-                s = max(fuzz.ratio(qn, text), 0.9 * fuzz.partial_ratio(qn, text)) if len(qn) >= 2 else 0.0
-                s = max(s, Indel.normalized_similarity(qn, text) * 100)
+                s = fuzz.ratio(qn, text)  # = Indel normalized similarity x 100
+                if n >= 2 and 90 * fw > best:
+                    s = max(s, 0.9 * fuzz.partial_ratio(qn, text, score_cutoff=_bar(best, 0.9 * fw)))
             s *= fw
             if s > best:
                 best, matched = s, text
@@ -288,6 +298,11 @@ class SearchIndex:
         ranked = sorted(best, key=lambda p: -best[p])
         rest = [p for p in self.lib.playbooks if p not in best]
         return (ranked + rest)[:n]
+
+
+def _bar(best: float, scale: float) -> float:
+    """The lowest raw fuzz score that could still beat `best` once scaled (with a hair of slack)."""
+    return max(0.0, best / scale - 1e-6)
 
 
 def good_hits(hits: Iterable[Hit]) -> list[Hit]:
