@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,40 @@ from tests.harness import BotHarness, User
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ADMIN_ID = 1
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _share_the_shipped_library() -> Iterator[None]:
+    """Build the shipped Library and its SearchIndex once per test session.
+
+    Both are immutable, so every Coach can share them; only the shipped content directory
+    is memoised (fixture directories and reload tests still load from disk each time).
+    """
+    import bot.app
+    import bot.core.coach
+
+    real_load, real_index = bot.app.load_library, bot.core.coach.SearchIndex
+    libraries: dict[Path, object] = {}
+    indexes: dict[int, object] = {}
+
+    def load(path: Path):  # type: ignore[no-untyped-def]
+        if Path(path).resolve() != REPO_ROOT.resolve():
+            return real_load(path)
+        if path not in libraries:
+            libraries[path] = real_load(path)
+        return libraries[path]
+
+    def index(library):  # type: ignore[no-untyped-def]
+        if library not in libraries.values():
+            return real_index(library)
+        if id(library) not in indexes:
+            indexes[id(library)] = real_index(library)
+        return indexes[id(library)]
+
+    bot.app.load_library = load  # type: ignore[assignment]
+    bot.core.coach.SearchIndex = index  # type: ignore[assignment,misc]
+    yield
+    bot.app.load_library, bot.core.coach.SearchIndex = real_load, real_index  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -143,6 +143,10 @@ class Coach:
     def command_names(self) -> list[str]:
         return list(self._commands)
 
+    def allow_heavy(self, who: Who) -> bool:
+        """Charge one expensive action (report, export, data file) to this user's budget."""
+        return self.limiter.allow(who.id, "heavy")
+
     def visible_commands(self, is_manager: bool, is_admin: bool) -> list[tuple[str, str]]:
         """The (command, help key) pairs a user may use, for /help and set_my_commands."""
         allowed = {"all"} | ({"manager"} if is_manager else set()) | ({"admin"} if is_admin else set())
