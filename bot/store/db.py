@@ -52,14 +52,23 @@ class Store:
             raise StoreError(f"database busy: {exc}") from exc
         try:
             yield self.db
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"could not save: {exc}") from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"could not save: {exc}") from exc
+
+    def _rollback(self) -> None:
+        try:
+            self.db.conn.execute("ROLLBACK")
+        except sqlite3.Error:  # SQLite may already have rolled back (e.g. on SQLITE_FULL)
+            pass
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
