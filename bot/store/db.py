@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,10 +65,8 @@ class Store:
             raise StoreError(f"could not save: {exc}") from exc
 
     def _rollback(self) -> None:
-        try:
+        with suppress(sqlite3.Error):  # SQLite may already have rolled back (e.g. on SQLITE_FULL)
             self.db.conn.execute("ROLLBACK")
-        except sqlite3.Error:  # SQLite may already have rolled back (e.g. on SQLITE_FULL)
-            pass
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
