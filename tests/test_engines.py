@@ -79,7 +79,7 @@ def test_scoring_is_deterministic_and_bounded() -> None:
 
 
 def test_normalize_keeps_apostrophes_and_folds_width() -> None:
-    assert normalize("ＷＯＮ'T， give!") == "won't give"
+    assert normalize("ＷＯＮ'T， give!") == "won't | give"
 
 
 # ---------------------------------------------------------------- splitting for Telegram
@@ -206,3 +206,26 @@ def test_fuzzy_matches_keep_polarity_and_whole_words(answer: str, matches: bool)
         phrases={"zh": ["我们也送手机"], "en": ["one bill", "can't offer", "what matters most"]},
     )
     assert score_answer([check], answer).checks[0].passed is matches
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["价格我们不降。充值卡送您两张。", "We won't cut the price. I'll give you recharge cards though."],
+)
+def test_a_negation_does_not_reach_into_the_next_clause(text: str) -> None:
+    perks = _check(
+        id="perks", kind="red_flag", phrases={"zh": ["充值卡送您"], "en": ["give you recharge cards"]}
+    )
+    assert score_answer([ASK, perks], text).red_flags
+
+
+@pytest.mark.parametrize("text", ["要不我给您送充值卡", "能不能这样：送您充值卡", "不过充值卡送您几张"])
+def test_words_with_bu_that_do_not_negate(text: str) -> None:
+    perks = _check(
+        id="perks", kind="red_flag", phrases={"zh": ["充值卡", "送您充值卡"], "en": ["recharge cards"]}
+    )
+    assert score_answer([ASK, perks], text).red_flags
+
+
+def test_a_passed_answer_never_takes_the_weak_branch() -> None:
+    assert score_answer(RUBRIC, "what matters most to you", pass_mark=30).outcome == "partial"

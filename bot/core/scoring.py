@@ -23,8 +23,15 @@ from bot.content.models import Check
 from bot.core.pinyin import sound_key
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_NOISE = re.compile(r"[^\w'\u3400-\u9fff\uf900-\ufaff]+")
+_NOISE = re.compile(r"[^\w'|\u3400-\u9fff\uf900-\ufaff]+")
+#: Clause and sentence breaks. Normalizing keeps them as "|" so a negation in one clause
+#: never reaches a phrase in the next ("价格我们不降。充值卡送您两张。").
+_CLAUSE = re.compile(r"[。，,.!?！？；;:：、\n|]+")
 _NEGATION_ZH = ("不", "没", "别", "无法", "拒绝", "绝不", "而不是", "与其")
+#: Words with 不/没/别 that do not negate ("要不给您打个八折" is an offer, not a refusal).
+_NOT_NEGATION_ZH = re.compile(
+    "要不|能不能|可不可以|是不是|行不行|好不好|不过|不管|不错|不少|不好意思|不然|别误会|别客气|没问题|没事"
+)
 _NEGATION_EN = re.compile(
     r"\b(not|no|never|won't|wont|can't|cant|cannot|don't|dont|wouldn't|shouldn't|instead of|rather than|without)\b[\w' ]{0,20}$"
 )
@@ -54,9 +61,9 @@ WEAK_BELOW = 35
 
 
 def normalize(text: str) -> str:
-    """NFKC, lower case, punctuation to single spaces: the form both sides are compared in."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return _NOISE.sub(" ", text.replace("’", "'")).strip()
+    """NFKC, lower case, clause breaks to " | ", other punctuation to spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    return _NOISE.sub(" ", _CLAUSE.sub(" | ", text)).strip(" |")
 
 
 def is_cjk(text: str) -> bool:
@@ -170,18 +177,18 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _negated(answer: str, start: int, end: int | None = None) -> bool:
     """Is the match at answer[start:end] refused or negated in its own clause?"""
-    before = answer[max(0, start - 28) : start].rstrip()
+    before = _CLAUSE.split(answer[max(0, start - 28) : start])[-1].rstrip()
     if _NEGATION_EN.search(before):
         return True
-    clause = before[-8:].rsplit(" ", 1)[-1] if is_cjk(before[-8:]) else ""
+    clause = _NOT_NEGATION_ZH.sub("", before[-8:]) if is_cjk(before[-8:]) else ""
     if any(neg in clause for neg in _NEGATION_ZH):
         return True
     if end is None:
         return False
-    after = answer[end : end + 40]
+    after = _CLAUSE.split(answer[end : end + 40])[0]
     if _REFUSAL_AFTER_EN.search(after):
         return True
-    zh_after = after.lstrip()[:12].split(" ", 1)[0]
+    zh_after = _NOT_NEGATION_ZH.sub("", after.lstrip()[:12])
     return any(neg in zh_after for neg in _REFUSAL_AFTER_ZH)
 
 
@@ -221,7 +228,9 @@ def score_answer(
     passed = score >= pass_mark and not red
     if passed and score >= max(STRONG_MARK, pass_mark):
         outcome = "strong"
-    elif score < WEAK_BELOW or (red and score < pass_mark):
+    elif passed:
+        outcome = "partial"  # a passed answer never takes the weak branch
+    elif score < WEAK_BELOW or red:
         outcome = "weak"
     else:
         outcome = "partial"
