@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
 
     bk = sub.add_parser("backup", help="online backup of the database, safe while the bot runs")
     bk.add_argument("path", type=Path, help="where to write the backup file")
+
+    sub.add_parser(
+        "health",
+        help="exit 0 if the running bot is healthy (webhook: its health endpoint; polling: a fresh heartbeat)",
+    )
     return p
 
 
@@ -189,6 +194,14 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return backup(settings, args.path)
 
 
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.health import check
+
+    ok, reason = check(settings)
+    print(reason, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
 _COMMANDS = {
     "validate": cmd_validate,
     "score": cmd_score,
@@ -197,4 +210,5 @@ _COMMANDS = {
     "run": cmd_run,
     "export": cmd_export,
     "backup": cmd_backup,
+    "health": cmd_health,
 }

@@ -23,7 +23,7 @@ STALE_AFTER = 120  # a heartbeat older than this means the bot is stuck or gone
 
 
 def heartbeat_file(settings: Settings) -> Path:
-    return settings.db_path.with_name(settings.db_path.name + ".alive")
+    return settings.db_path.with_name(settings.db_path.name + "-alive")  # beside -wal and -shm
 
 
 def parse_listen(value: str) -> tuple[str, int]:

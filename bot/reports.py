@@ -7,7 +7,6 @@ in well under a second. Chat rendering lives in bot/core/reports_feature.py.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -91,6 +90,7 @@ def build_report(store: Store, lib: Library, team_id: int) -> TeamReport:
     team = store.one("select * from teams where id = ?", [team_id])
     if team is None:
         raise KeyError(team_id)
+    refresh_tallies(store)
     done = done_sql(_team_assignments(team_id))
     members = store.one("select count(*) as n from team_members where team_id = ?", [team_id])
     n_members = int(members["n"]) if members else 0
@@ -137,11 +137,61 @@ def build_report(store: Store, lib: Library, team_id: int) -> TeamReport:
     )
 
 
+def refresh_tallies(store: Store) -> None:
+    """Fold attempts stored since the last call into the per-trainee tallies (set-based, one pass).
+
+    Quiz answers and role-play turns never change once written, so each is counted once,
+    whichever code path wrote it. Cheap when nothing is new: two indexed max() reads, no write.
+    """
+    marks = {r["name"]: r["last_id"] for r in store.query("select * from tally_marks")}
+    tops = (
+        store.one(
+            "select (select max(id) from quiz_answers) as quiz, (select max(id) from roleplay_turns) as roleplay"
+        )
+        or {}
+    )
+    span = {name: (marks.get(name, 0), tops.get(name) or 0) for name in ("quiz", "roleplay")}
+    if all(old >= new for old, new in span.values()):
+        return
+    with store.tx() as db:
+        db.execute(
+            "insert into card_tallies (user_id, card, answered, missed) "
+            "select user_id, card, count(*), sum(correct = 0) from quiz_answers where id > ? and id <= ? "
+            "group by user_id, card on conflict (user_id, card) do update set "
+            "answered = answered + excluded.answered, missed = missed + excluded.missed",
+            span["quiz"],
+        )
+        # The new turns' failed checks, read out of their JSON once.
+        db.execute(
+            "create temp table new_failures as select r.user_id, r.scenario, t.node, "
+            "json_extract(j.value, '$.id') as check_id, count(*) as n "
+            "from roleplay_turns t join roleplay_runs r on r.id = t.run_id, json_each(t.checks) j "
+            f"where t.id > ? and t.id <= ? and {FAILED_CHECK} group by 1, 2, 3, 4",
+            span["roleplay"],
+        )
+        db.execute(
+            "insert or ignore into rubric_checks (scenario, node, check_id) "
+            "select distinct scenario, node, check_id from new_failures"
+        )
+        db.execute(
+            "insert into check_tallies (user_id, check_key, failed) select f.user_id, k.id, sum(f.n) "
+            "from new_failures f join rubric_checks k on k.scenario = f.scenario and k.node = f.node "
+            "and k.check_id = f.check_id where true group by 1, 2 "
+            "on conflict (user_id, check_key) do update set failed = failed + excluded.failed"
+        )
+        db.execute("drop table temp.new_failures")
+        db.conn.executemany(
+            "insert into tally_marks (name, last_id) values (?, ?) "
+            "on conflict (name) do update set last_id = excluded.last_id",
+            [(name, new) for name, (_, new) in span.items()],
+        )
+
+
 def _weak_cards(store: Store, lib: Library, where: str, params: dict[str, Any]) -> list[tuple[str, int, int]]:
     rows = store.query(
-        "select a.card, sum(a.correct = 0) as missed, count(*) as n "
-        "from team_members m join quiz_answers a on a.user_id = m.user_id "
-        f"where {where} group by a.card having missed > 0 order by missed desc, n, a.card limit {TOP * 2}",
+        "select c.card, sum(c.missed) as missed, sum(c.answered) as n "
+        "from team_members m join card_tallies c on c.user_id = m.user_id "
+        f"where {where} group by c.card having missed > 0 order by missed desc, n, c.card limit {TOP * 2}",
         params,
     )
     return [(r["card"], r["missed"], r["n"]) for r in rows if r["card"] in lib.cards][:TOP]
@@ -149,11 +199,10 @@ def _weak_cards(store: Store, lib: Library, where: str, params: dict[str, Any]) 
 
 def _failed_checks(store: Store, lib: Library, team_id: int) -> list[tuple[str, str, str, int]]:
     rows = store.query(
-        "select r.scenario, t.node, json_extract(j.value, '$.id') as check_id, count(*) as n "
-        "from team_members m join roleplay_runs r on r.user_id = m.user_id "
-        "join roleplay_turns t on t.run_id = r.id, json_each(t.checks) j "
-        f"where m.team_id = ? and {FAILED_CHECK} "
-        f"group by 1, 2, 3 order by n desc, 1, 2, 3 limit {TOP * 2}",
+        "select k.scenario, k.node, k.check_id, t.n from (select c.check_key, sum(c.failed) as n "
+        "from team_members m join check_tallies c on c.user_id = m.user_id where m.team_id = ? "
+        f"group by c.check_key order by n desc limit {TOP * 2}) t join rubric_checks k on k.id = t.check_key "
+        "order by t.n desc, 1, 2, 3",
         [team_id],
     )
     return [
@@ -182,6 +231,7 @@ def member_detail(store: Store, lib: Library, team_id: int, user_id: int) -> Mem
     )
     if team is None or user is None:
         return None
+    refresh_tallies(store)
     done = done_sql(_team_assignments(team_id))
     assignments = store.query(
         f"with done as ({done}) "
@@ -231,53 +281,65 @@ EXPORT_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in user text (CSV injection: =, +, -, @ at the start)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+#: SQL: a quote before user text a spreadsheet would run as a formula (=, +, -, @, tab, CR).
+_GUARD = "iif(unicode({c}) in (61, 43, 45, 64, 9, 13), '''', '')"
+
+
+def _csv_line(*fields: str) -> str:
+    """SQL building one CSV line with a single printf(): a field is a column or literal written
+    as is (numbers, timestamps, content ids), or "text:<column>" for user text (quoted, its
+    quotes doubled by %w, formula-safe)."""
+    fmt, args = [], []
+    for field in fields:
+        if field.startswith("text:"):
+            col = field[5:]
+            fmt.append('"%s%w"')
+            args += [_GUARD.format(c=col), f"coalesce({col}, '')"]
+        else:
+            fmt.append("%s")
+            args.append(field)
+    return f"printf('{','.join(fmt)}', {', '.join(args)})"
+
+
+_QUIZ_LINE = _csv_line(
+    *("a.ts", "a.user_id", "text:p.name", "text:p.teams", "'quiz'", "a.run_id", "r.assignment_id"),
+    *("r.playbook", "a.question", "a.card", "text:a.answer", "a.correct", "a.score"),
+)
+_ROLEPLAY_LINE = _csv_line(
+    *("t.ts", "r.user_id", "text:p.name", "text:p.teams", "'roleplay'", "t.run_id", "r.assignment_id"),
+    *("r.scenario", "t.node", "''", "text:t.reply", "t.passed", "t.score"),
+)
 
 
 def export_csv(store: Store, team_id: int | None) -> bytes:
-    """Every quiz answer and role-play turn (of one team's members, or of everyone) as CSV.
+    """Every quiz answer, then every role-play turn (of one team's members, or of everyone), as CSV.
 
-    UTF-8 with a byte-order mark, so Excel shows Chinese correctly.
+    UTF-8 with a byte-order mark, so Excel shows Chinese correctly. SQLite builds each line
+    (user text quoted, ids and numbers plain) in one pass over the attempts.
     """
     if team_id is None:
-        who = "select id as user_id from users"
-        team_filter = ""
+        people = (
+            "select u.id as user_id, u.name, group_concat(tm.name, '; ') as teams from users u "
+            "left join team_members m on m.user_id = u.id left join teams tm on tm.id = m.team_id group by u.id"
+        )
     else:
-        who = f"select user_id from team_members where team_id = {int(team_id)}"
-        team_filter = f"where tm.id = {int(team_id)}"
+        tid = int(team_id)
+        people = (
+            f"select u.id as user_id, u.name, (select name from teams where id = {tid}) as teams "
+            f"from team_members m join users u on u.id = m.user_id where m.team_id = {tid}"
+        )
+    # The attempts stay the outer loop (CROSS JOIN): sequential reads, then one lookup per join;
+    # joining `people` both filters to the team and brings each row's name and teams.
     sql = f"""
-    with who as ({who}),
-    teams_of as (
-      select m.user_id, group_concat(tm.name, '; ') as teams
-      from team_members m join teams tm on tm.id = m.team_id {team_filter} group by m.user_id
-    ),
-    attempts as (
-      select a.ts, a.user_id, 'quiz' as activity, a.run_id, r.assignment_id, r.playbook as content,
-             a.question as item, a.card, a.answer, a.correct, a.score
-      from quiz_answers a join quiz_runs r on r.id = a.run_id
-      where a.user_id in (select user_id from who)
-      union all
-      select t.ts, r.user_id, 'roleplay', t.run_id, r.assignment_id, r.scenario, t.node, '', t.reply,
-             t.passed, t.score
-      from roleplay_turns t join roleplay_runs r on r.id = t.run_id
-      where r.user_id in (select user_id from who)
-    )
-    select x.ts, x.user_id, u.name, coalesce(tf.teams, '') as teams, x.activity, x.run_id,
-           x.assignment_id, x.content, x.item, x.card, x.answer, x.correct, x.score
-    from attempts x join users u on u.id = x.user_id left join teams_of tf on tf.user_id = x.user_id
-    order by x.ts, x.run_id
+    with people as materialized ({people})
+    select {_QUIZ_LINE} from quiz_answers a cross join quiz_runs r on r.id = a.run_id
+      cross join people p on p.user_id = a.user_id
+    union all
+    select {_ROLEPLAY_LINE} from roleplay_turns t cross join roleplay_runs r on r.id = t.run_id
+      cross join people p on p.user_id = r.user_id
     """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    cursor = store.db.execute(sql)
-    while batch := cursor.fetchmany(5000):
-        writer.writerows([_cell(v) for v in row] for row in batch)
-    return out.getvalue().encode("utf-8-sig")
+    lines = [",".join(EXPORT_COLUMNS), *(row[0] for row in store.db.execute(sql))]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
 
 
 # ---------------------------------------------------------------- chart
@@ -314,11 +376,13 @@ def scores_chart(store: Store, team_id: int) -> bytes | None:
     from matplotlib.dates import AutoDateLocator, DateFormatter
     from matplotlib.figure import Figure  # no pyplot: no global state, headless (Agg) by default
 
-    fig = Figure(figsize=(7, 3.2), dpi=100)
+    fig = Figure(figsize=(6.4, 3), dpi=90)
     ax = fig.subplots()
     for kind, label, style in (("quiz", "Quiz", "o-"), ("roleplay", "Role-play", "s--")):
         points = series[kind]
         if points:
+            # Markers only while points are few: they show single days, and they cost time.
+            style = style if len(points) <= 31 else style[1:]
             ax.plot([p[0] for p in points], [p[1] for p in points], style, label=label, markersize=4)
     days = [p[0] for points in series.values() for p in points]
     ax.set_xlim(min(days) - timedelta(days=1), max(days) + timedelta(days=1))
@@ -328,7 +392,7 @@ def scores_chart(store: Store, team_id: int) -> bytes | None:
     ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.12)  # tight_layout is slow
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -7,12 +7,11 @@ Nothing a refused request names changes.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from bot.core.assignments import today
 from bot.i18n import STRINGS
 from tests.coachkit import ADMIN, PLAYBOOK, answer, cbot, coaching_settings
 from tests.harness import BotHarness, User, texts
@@ -24,7 +23,7 @@ MGR_B = User(id=4002, first_name="Beth", language_code="en")
 T1 = User(id=4101, first_name="Tom", language_code="en")
 T2 = User(id=4102, first_name="小丽", language_code="zh")
 ACTORS = {"T1": T1, "T2": T2, "MGR_A": MGR_A, "MGR_B": MGR_B, "ADMIN": ADMIN}
-DUE = (today() + timedelta(days=30)).isoformat()
+DUE = (date.today() + timedelta(days=30)).isoformat()  # well inside the bot's window
 
 # (actor, "send" | "press", text with {alpha} {beta} {alpha_code} {quiz_a} {quiz_b} {run} filled in, i18n key)
 CASES = [
@@ -74,6 +73,8 @@ CASES = [
     # managers keep reports out of group chats
     ("MGR_A", "group", "/report Alpha", "role.private"),
     ("MGR_A", "group", "/export Alpha", "role.private"),
+    ("MGR_A", "group", "/team", "role.private"),
+    ("ADMIN", "group", "/assign", "role.private"),
 ]
 
 

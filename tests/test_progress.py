@@ -114,7 +114,7 @@ async def test_progress_rises_after_a_quiz_and_a_roleplay(bot: BotHarness, lang:
     assert quiz_score > 0
     assert (
         "📝" in after_quiz
-        and ("连续学习 <b>1</b> 天" if lang == "zh" else "Streak: <b>1</b> days") in after_quiz
+        and ("连续学习 <b>1</b> 天" if lang == "zh" else "Active days in a row: <b>1</b>") in after_quiz
     )
 
     await play_roleplay(bot, user, SCENARIO)
@@ -347,9 +347,9 @@ async def test_a_missed_quiz_question_is_asked_again_in_the_drill(
     user = User(id=3250 + len(lang), language_code=lang)
     qid = await miss_one_question(bot, user, lang)
     q = bot.coach.lib.questions[qid][1]
+    front = texts(await bot.send("/drill", user))[0]  # review items are built from the answers now
     item = bot.coach.store.one("select * from review_items where user_id = ?", [user.id])
     assert item is not None and item["ref"] == qid and item["reps"] == 1  # the wrong answer was an Again
-    front = texts(await bot.send("/drill", user))[0]
     assert "📝" in front and q.prompt.get(lang)[:15] in front.replace("&quot;", '"')
     back = texts(await bot.press(f"drs:{item['id']}:1", user))[0]
     assert answer in back and q.explanation.get(lang)[:15] in back.replace("&quot;", '"')

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.assignments import DUE_TZ, due_reminders, today
+from bot.core.assignments import due_reminders, today, zone
 from bot.core.quiz import right_ids, shown_ids
 from bot.reports import build_report, export_csv
 from tests.coachkit import ADMIN, PLAYBOOK, SCENARIO, active_run, answer, cbot, coaching_settings, current
@@ -32,8 +32,9 @@ def _sent_to(calls: list[Any], user: User) -> list[str]:
     return [c["text"] for c in calls if c.method == "sendMessage" and int(c["chat_id"]) == user.id]
 
 
-def _at(day: Any, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=DUE_TZ)
+def _at(bot: BotHarness, day: Any, hour: int, minute: int = 0) -> datetime:
+    """A moment on `day` in the bot's time zone (due dates are days there)."""
+    return datetime.combine(day, time(hour, minute), tzinfo=zone(bot.coach))
 
 
 async def _run_reminders(bot: BotHarness, when: datetime) -> list[Any]:
@@ -70,7 +71,7 @@ async def test_the_whole_manager_loop(cbot: BotHarness) -> None:
     assert "安娜 (3001)" in listing and "Ben (3002)" in listing and team["code"] in listing
 
     # --- assign a quiz (team by name) and a role-play (team by join code)
-    due = (today() + timedelta(days=2)).isoformat()
+    due = (today(bot.coach) + timedelta(days=2)).isoformat()
     calls = await bot.send(f"/assign quiz:{PLAYBOOK} {TEAM} {due}", ADMIN)
     assert "Assigned" in texts(calls)[0] and "(2 members)" in texts(calls)[0]
     quiz_a = bot.coach.store.one("select * from assignments where kind = 'quiz'")
@@ -105,18 +106,18 @@ async def test_the_whole_manager_loop(cbot: BotHarness) -> None:
 
     # --- reminders: the day before, on the day, and the manager's summary; never twice
     day = datetime.fromisoformat(due).date()
-    calls = await _run_reminders(bot, _at(day - timedelta(days=1), 9, 30))
+    calls = await _run_reminders(bot, _at(bot, day - timedelta(days=1), 9, 30))
     assert len(_sent_to(calls, BEN)) == 2 and not _sent_to(calls, ANNA) and not _sent_to(calls, ADMIN)
     assert all("due tomorrow" in x for x in _sent_to(calls, BEN))
-    assert await _run_reminders(bot, _at(day - timedelta(days=1), 9, 35)) == []
-    calls = await _run_reminders(bot, _at(day, 10))
+    assert await _run_reminders(bot, _at(bot, day - timedelta(days=1), 9, 35)) == []
+    calls = await _run_reminders(bot, _at(bot, day, 10))
     assert len(_sent_to(calls, BEN)) == 2 and all("Due today" in x for x in _sent_to(calls, BEN))
-    assert await _run_reminders(bot, _at(day, 18)) == []
-    calls = await _run_reminders(bot, _at(day + timedelta(days=1), 0, 30))
+    assert await _run_reminders(bot, _at(bot, day, 18)) == []
+    calls = await _run_reminders(bot, _at(bot, day + timedelta(days=1), 0, 30))
     summaries = _sent_to(calls, ADMIN)
     assert len(summaries) == 2 and all("1 of 2 finished" in s and "Ben (3002)" in s for s in summaries)
     assert f"rep:{team['id']}" in button_data(calls)
-    assert await _run_reminders(bot, _at(day + timedelta(days=3), 12)) == []
+    assert await _run_reminders(bot, _at(bot, day + timedelta(days=3), 12)) == []
 
     # --- the report shows exactly that
     calls = await bot.send(f"/report {TEAM}", ADMIN)
@@ -153,28 +154,33 @@ def _is_strong(bot: BotHarness, data: str) -> bool:
 
 
 async def test_reminders_skip_the_finished_the_late_and_windows_the_bot_missed(cbot: BotHarness) -> None:
-    team = await _setup_team(cbot)
-    due = (today() + timedelta(days=1)).isoformat()  # assigned after 09:00 the day before? no reminder then
+    bot = cbot
+    team = await _setup_team(bot)
+    due = (
+        today(bot.coach) + timedelta(days=1)
+    ).isoformat()  # assigned after 09:00 the day before? no reminder then
     await cbot.send(f"/assign quiz:{PLAYBOOK} {team['code']} {due}", ADMIN)
     day = datetime.fromisoformat(due).date()
     coach = cbot.coach
     aid = coach.store.one("select id from assignments")["id"]
     created = coach.store.one("select created_at from assignments")["created_at"]
-    before = _at(day - timedelta(days=1), 9, 30)
+    before = _at(bot, day - timedelta(days=1), 9, 30)
     expected = (
-        2 if datetime.fromisoformat(created.replace("Z", "+00:00")) < _at(day - timedelta(days=1), 9) else 0
+        2
+        if datetime.fromisoformat(created.replace("Z", "+00:00")) < _at(bot, day - timedelta(days=1), 9)
+        else 0
     )
     assert len(due_reminders(coach, before)) == expected
     # Ben finishes before the due-day reminder: only Anna hears about it.
     await cbot.press(f"asg:{aid}", BEN)
     while active_run(cbot, BEN) is not None:
         await answer(cbot, BEN, right=True)
-    on_day = due_reminders(coach, _at(day, 9, 5))
+    on_day = due_reminders(coach, _at(bot, day, 9, 5))
     assert [r.chat_id for r in on_day] == [ANNA.id] and "今天截止" in on_day[0].text
     # A bot that was down through the due date sends only the summary, once.
-    late = due_reminders(coach, _at(day + timedelta(days=5), 9))
+    late = due_reminders(coach, _at(bot, day + timedelta(days=5), 9))
     assert [r.chat_id for r in late] == [ADMIN.id] and "1 of 2 finished" in late[0].text
-    assert due_reminders(coach, _at(day + timedelta(days=6), 9)) == []
+    assert due_reminders(coach, _at(bot, day + timedelta(days=6), 9)) == []
 
 
 async def test_interactive_assign_with_buttons_survives_a_restart(coaching_settings) -> None:
@@ -195,7 +201,7 @@ async def test_interactive_assign_with_buttons_survives_a_restart(coaching_setti
         assert "asn:d:7" in button_data(calls)
         calls = await bot.send("2001-01-01", ADMIN)
         assert "YYYY-MM-DD" in texts(calls)[0]
-        due = (today() + timedelta(days=5)).isoformat()
+        due = (today(bot.coach) + timedelta(days=5)).isoformat()
         calls = await bot.send(due, ADMIN)
         assert "Assigned" in texts(calls)[0] and _sent_to(calls, ANNA) and _sent_to(calls, BEN)
         assert bot.coach.store.one("select due_date from assignments")["due_date"] == due
@@ -313,7 +319,7 @@ def test_the_manager_flows_in_the_terminal_chat(coaching_settings, tmp_path) -> 
         code = coach.store.one("select code from teams")["code"]
         assert f"start=j_{code}" in admin_out.getvalue()
         trainee.handle(f"/join {code}")
-        due = (today() + timedelta(days=3)).isoformat()
+        due = (today(coach) + timedelta(days=3)).isoformat()
         admin.handle(f"/assign quiz:{PLAYBOOK} 华东大客户 {due}")
         assert "[→ chat 3050]" in admin_out.getvalue() and "New assignment" in admin_out.getvalue()
         trainee.handle("/todo")
@@ -347,3 +353,19 @@ def test_the_manager_flows_in_the_terminal_chat(coaching_settings, tmp_path) -> 
         assert "only managers" in trainee_out.getvalue()
     finally:
         coach.store.close()
+
+
+async def test_export_quotes_user_text_and_defuses_formulas(cbot: BotHarness) -> None:
+    team = await _setup_team(cbot)
+    await cbot.send(f"/quiz {PLAYBOOK}", BEN)
+    while current(cbot, BEN)[2].kind != "text":
+        await answer(cbot, BEN, right=True)
+    tricky = '=HYPERLINK("http://x"), say "next week"\n第二行, 下周'
+    await cbot.send(tricky, BEN)
+    with cbot.coach.store.tx() as db:  # a name that looks like a formula, too
+        db.execute("update users set name = '+Ben, \"the\" rep' where id = ?", [BEN.id])
+    _, rows = _csv(await cbot.send(f"/export {team['code']}", ADMIN))
+    typed = [r for r in rows if r["item"].endswith("q-text")]
+    assert len(typed) == 1 and typed[0]["answer"] == "'" + tricky
+    assert {r["name"] for r in rows} == {'\'+Ben, "the" rep'}
+    assert all(len(r) == 13 and r["activity"] == "quiz" for r in rows)

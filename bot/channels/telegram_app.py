@@ -133,10 +133,12 @@ async def retrying(app: Application, call: Callable[[], Awaitable[T]], forever: 
             error, floor = exc, 0.0
         if attempt >= len(delays) and not forever:
             raise error
-        if attempt < len(delays):
-            delay = delays[attempt]
-        else:
-            delay = min(MAX_RETRY_DELAY, max(delays[-1:] or (1.0,)) * 2 ** (attempt - len(delays) + 1))
+        last = delays[-1] if delays else 1.0
+        delay = (
+            delays[attempt]
+            if attempt < len(delays)
+            else min(MAX_RETRY_DELAY, last * 2 ** (attempt - len(delays) + 1))  # doubling, capped
+        )
         attempt += 1
         wait = max(floor, delay)
         log.warning(
@@ -406,7 +408,11 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
         # Keeps broadcasts and reminders under Telegram's limits; retries on RetryAfter.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # One message per 1/29 s, never a burst: the default bucket (30 per second) lets 30
+        # through at once and then 30 a second more, which Telegram's 30/s window answers with 429s.
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 29, max_retries=3)
+        )
     builder = builder.post_init(_post_init)
     app = builder.build()
     app.bot_data[COACH] = coach
@@ -462,7 +468,10 @@ async def _post_init(app: Application) -> None:
         coach.bot_username = app.bot.username
     await publish_commands(app)
     if app.job_queue is not None:
-        app.job_queue.run_repeating(_heartbeat, interval=HEARTBEAT_EVERY, first=0, name="heartbeat")
+        # One beat as soon as the scheduler starts (an interval job added before the scheduler
+        # runs skips its first beat; a one-off without a misfire limit does not), then regular ones.
+        app.job_queue.run_once(_heartbeat, 0, name="heartbeat", job_kwargs={"misfire_grace_time": None})
+        app.job_queue.run_repeating(_heartbeat, HEARTBEAT_EVERY, first=HEARTBEAT_EVERY, name="heartbeat")
 
 
 async def _heartbeat(context: CallbackContext[Any, Any, Any, Any]) -> None:
@@ -522,6 +531,10 @@ def run_telegram(settings: Settings) -> int:
             "TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it in the environment "
             "or a .env file, or run `coachbot chat` for the terminal chat."
         )
+    if settings.webhook_url:
+        from bot.channels.webhook import webhook_config
+
+        webhook_config(settings)  # a bad webhook setting fails now, not after loading content
     setup_logging([settings.token, settings.webhook_secret])
     coach = build_coach(settings)
     app = build_application(settings, coach)

@@ -1,7 +1,7 @@
 """Webhook mode: a small tornado server in front of the Application's update queue.
 
 Telegram posts each update to the path of COACHBOT_WEBHOOK_URL with the secret token in
-a header; a request without the right token is refused before anything is read. A
+a header; a request without the right token is refused before its body is parsed. A
 health endpoint answers the reverse proxy and `coachbot health`. The webhook is not
 deleted on shutdown, so Telegram keeps the updates that arrive during a restart.
 (PTB's own run_webhook has no health endpoint; this follows its customwebhookbot pattern.)
@@ -51,6 +51,12 @@ def check_secret(secret: str | None) -> str:
             "COACHBOT_WEBHOOK_SECRET must be set in webhook mode: 1-256 characters of A-Z, a-z, 0-9, _ and -"
         )
     return secret
+
+
+def webhook_config(settings: Settings) -> tuple[str, int, str, str]:
+    """(host, port, path, secret) of webhook mode, or a ConfigError naming the setting to fix."""
+    host, port = parse_listen(settings.webhook_listen)
+    return host, port, webhook_path(settings.webhook_url or ""), check_secret(settings.webhook_secret)
 
 
 class _UpdateHandler(tornado.web.RequestHandler):
@@ -111,10 +117,7 @@ class WebhookServer:
     """The HTTP side of webhook mode; `port` is the bound port (useful when listening on port 0)."""
 
     def __init__(self, app: Application, settings: Settings):
-        assert settings.webhook_url
-        self.host, self.port = parse_listen(settings.webhook_listen)
-        self.path = webhook_path(settings.webhook_url)
-        secret = check_secret(settings.webhook_secret)
+        self.host, self.port, self.path, secret = webhook_config(settings)
         routes = [
             (HEALTH_PATH, _HealthHandler, {"app": app}),
             (re.escape(self.path) + "/?", _UpdateHandler, {"app": app, "secret": secret}),
@@ -123,7 +126,12 @@ class WebhookServer:
         self._server = HTTPServer(web_app, max_body_size=MAX_BODY, xheaders=True)
 
     def start(self) -> None:
-        sockets = bind_sockets(self.port, address=self.host)
+        try:
+            sockets = bind_sockets(self.port, address=self.host)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {self.host}:{self.port} (COACHBOT_WEBHOOK_LISTEN): {exc}"
+            ) from exc
         self.port = sockets[0].getsockname()[1]
         self._server.add_sockets(sockets)
         log.info("webhook server listening on %s:%s%s", self.host, self.port, self.path)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import random
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from bot.core.coach import Feature
+from bot.core.prefs import tz_of
 from bot.core.render import e
 from bot.core.reply import Button, Reply, rows
 from bot.core.teams import (
@@ -26,6 +26,7 @@ from bot.core.teams import (
     is_member,
     manageable_team,
     manageable_teams,
+    parse_id,
     refusal,
 )
 from bot.i18n import add_strings, t
@@ -36,12 +37,10 @@ if TYPE_CHECKING:
     from bot.core.coach import Coach, Who
 
 SESSION = "assign"
-#: Due dates are days in this time zone (the deployment's default, Settings.timezone).
-DUE_TZ = ZoneInfo("Asia/Shanghai")
 REMIND_AT = time(9, 0)  # reminders go at 09:00 the day before and on the due date
 MAX_AHEAD_DAYS = 366
 ASSIGNED_QUESTIONS = 20  # an assigned quiz asks at most this many questions
-DATE_RE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$")
 SUMMARY_NAMES = 20
 
 add_strings(
@@ -132,11 +131,16 @@ add_strings(
 # ---------------------------------------------------------------- shared helpers
 
 
-def today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(DUE_TZ).date()
+def zone(coach: Coach) -> tzinfo:
+    """Due dates are days in the bot's time zone (COACHBOT_TIMEZONE), the same for the whole team."""
+    return tz_of(None, coach.timezone)
 
 
-def parse_due(raw: str, now: datetime | None = None) -> date | None:
+def today(coach: Coach, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(zone(coach)).date()
+
+
+def parse_due(coach: Coach, raw: str, now: datetime | None = None) -> date | None:
     """A due date from YYYY-MM-DD, today or up to a year ahead; None if it is not one."""
     if not DATE_RE.match(raw.strip()):
         return None
@@ -145,12 +149,12 @@ def parse_due(raw: str, now: datetime | None = None) -> date | None:
         due = date(y, m, d)
     except ValueError:
         return None
-    first = today(now)
+    first = today(coach, now)
     return due if first <= due <= first + timedelta(days=MAX_AHEAD_DAYS) else None
 
 
-def _local(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=DUE_TZ)
+def _local(day: date, at: time, tz: tzinfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
 
 
 def content_title(coach: Coach, kind: str, ref: str, lang: str) -> str:
@@ -204,7 +208,7 @@ class AssignFeature(Feature):
                 return [Reply(t(who.lang, "as.bad_what", what=what) + "\n" + e(t(who.lang, "as.usage")))]
             state.update(kind=kind, ref=ref)
         if tokens and DATE_RE.match(tokens[-1]):
-            due = parse_due(tokens.pop())
+            due = parse_due(self.coach, tokens.pop())
             if due is None:
                 return [Reply(self._date_help(who))]
             state["due"] = due.isoformat()
@@ -217,7 +221,7 @@ class AssignFeature(Feature):
         return self._step(who, state)
 
     def _date_help(self, who: Who) -> str:
-        example = (today() + timedelta(days=7)).isoformat()
+        example = (today(self.coach) + timedelta(days=7)).isoformat()
         return t(who.lang, "as.bad_date", example=example)
 
     def _step(self, who: Who, state: dict[str, Any], edit: bool = False) -> list[Reply]:
@@ -249,7 +253,7 @@ class AssignFeature(Feature):
             buttons = rows(*(Button(tm["name"], f"asn:t:{tm['id']}") for tm in teams[:30]), cancel, per_row=2)
         else:
             text = t(lang, "as.pick_date")
-            first = today()
+            first = today(self.coach)
             choices = [
                 Button(t(lang, "as.btn.days", n=n, d=(first + timedelta(days=n)).isoformat()), f"asn:d:{n}")
                 for n in (1, 3, 7, 14)
@@ -282,7 +286,7 @@ class AssignFeature(Feature):
         elif step == "t" and manageable_team(self.coach.store, who, value) is not None:
             state["team"] = int(value)
         elif step == "d" and value in ("1", "3", "7", "14"):
-            state["due"] = (today() + timedelta(days=int(value))).isoformat()
+            state["due"] = (today(self.coach) + timedelta(days=int(value))).isoformat()
         else:
             return [Reply(t(who.lang, "stale_button"))]
         return self._step(who, state, edit=True)
@@ -293,7 +297,7 @@ class AssignFeature(Feature):
             self._clear(who)
             return refusal(who)
         if {"kind", "ref", "team"} <= state.keys():
-            due = parse_due(text)
+            due = parse_due(self.coach, text)
             if due is None:
                 return [Reply(self._date_help(who))]
             state["due"] = due.isoformat()
@@ -350,11 +354,8 @@ class AssignFeature(Feature):
     def press_start(self, who: Who, data: str) -> list[Reply]:
         """Start (or resume) an assignment; only a member of its team may."""
         raw, _, mode = data.partition(":")
-        a = (
-            self.coach.store.one("select * from assignments where id = ?", [int(raw)])
-            if raw.isdigit()
-            else None
-        )
+        aid = parse_id(raw)
+        a = self.coach.store.one("select * from assignments where id = ?", [aid]) if aid else None
         if a is None:
             return [Reply(t(who.lang, "stale_button"))]
         if not is_member(self.coach.store, a["team_id"], who.id):
@@ -402,7 +403,7 @@ class AssignFeature(Feature):
         )
         if not rows_:
             return [Reply(t(who.lang, "todo.none"))]
-        lang, first = who.lang, today().isoformat()
+        lang, first = who.lang, today(self.coach).isoformat()
         open_, done = [r for r in rows_ if not r["done"]], [r for r in rows_ if r["done"]][-5:]
         lines: list[str] = []
         buttons = []
@@ -441,13 +442,14 @@ def due_reminders(coach: Coach, now: datetime) -> list[Reply]:
     )
     replies: list[Reply] = []
     sent: list[tuple[int, int, str]] = []
+    tz = zone(coach)
     for a in pending:
         due = date.fromisoformat(a["due_date"])
         created = datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))
         before_at, due_at, end = (
-            _local(due - timedelta(days=1), REMIND_AT),
-            _local(due, REMIND_AT),
-            _local(due + timedelta(days=1), time(0, 0)),
+            _local(due - timedelta(days=1), REMIND_AT, tz),
+            _local(due, REMIND_AT, tz),
+            _local(due + timedelta(days=1), time(0, 0), tz),
         )
         if now >= end:
             replies += _summary(coach, a, sent)

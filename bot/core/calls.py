@@ -8,11 +8,13 @@ the trainee opened lately. Choosing it stores a draft row; the outcome button co
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.core.coach import Feature
 from bot.core.render import card_title, e
 from bot.core.reply import Button, Reply, rows
+from bot.core.review import parse_ts
 from bot.core.search import MAX_QUERY, good_hits
 from bot.i18n import add_strings, t
 from bot.store import Store
@@ -25,6 +27,7 @@ KIND = "calllog"
 OUTCOMES = {"a": "advanced", "c": "continued", "w": "won", "l": "lost"}
 MARK = {"advanced": "➡️", "continued": "⏸", "won": "🏆", "lost": "🌧"}
 NOTE_MAX = 500
+NOTE_WINDOW = timedelta(minutes=15)  # how long after the outcome a message counts as its note
 RECENT = 5
 
 add_strings(
@@ -65,8 +68,8 @@ add_strings(
         },
         "cl.report": {"zh": "<b>真实通话里的卡片</b>", "en": "<b>Cards on real calls</b>"},
         "cl.report_row": {
-            "zh": "{card}：{n} 次（进展 {a} · 没进展 {c} · 成交 {w} · 丢单 {l}）",
-            "en": "{card}: {n} calls (advanced {a} · continued {c} · won {w} · lost {l})",
+            "zh": "{card}：用了 {n} 次（有进展 {a} · 没进展 {c} · 成交 {w} · 丢单 {l}）",
+            "en": "{card}: used {n}× (advanced {a} · continued {c} · won {w} · lost {l})",
         },
         "cl.report_none": {
             "zh": "还没有人记录过真实通话（/log）。",
@@ -164,17 +167,17 @@ class CallLogFeature(Feature):
         if row is None or row["outcome"] is not None or code not in OUTCOMES:
             return [Reply(t(lang, "stale_button"))]
         outcome = OUTCOMES[code]
-        busy = store.session(who.id)
+        busy = store.session(who.id) is not None or not who.private  # notes are typed in private
         with store.tx() as db:
             db.execute("update call_logs set outcome = ?, ts = ? where id = ?", [outcome, now(), row["id"]])
-            if busy is None:
+            if not busy:
                 store.set_session(db, who.id, KIND, row["id"], {})
         values = {
             "card": e(card_title(self.coach.lib, row["card"], lang)),
             "outcome": e(t(lang, f"cl.{outcome}")),
         }
-        if busy is not None:
-            # A role-play or quiz is in progress: its answers must not become a note.
+        if busy:
+            # A role-play or quiz is in progress (its answers must not become a note), or a group.
             return [Reply(t(lang, "cl.saved_plain", **values), edit=True)]
         return [
             Reply(
@@ -189,6 +192,13 @@ class CallLogFeature(Feature):
         return self.cancel(who, session)
 
     def on_session_text(self, who: Who, session: dict, text: str) -> list[Reply]:
+        if parse_ts(session["updated_at"]) < datetime.now(UTC) - NOTE_WINDOW:
+            # A forgotten note prompt must not swallow the next look-up.
+            from bot.core.lookup import lookup
+
+            with self.coach.store.tx() as db:
+                self.coach.store.clear_session(db, who.id)
+            return lookup(self.coach, who, text)
         note = " ".join(text.split())[:NOTE_MAX]
         if not note:
             return [Reply(t(who.lang, "cl.empty_note"))]

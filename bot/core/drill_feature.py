@@ -202,10 +202,11 @@ class DrillFeature(Feature):
         found = lib.questions.get(row["ref"])
         return found[1] if found else None
 
-    def _front(self, who: Who, row: dict[str, Any], n: int) -> str:
+    def _front(self, who: Who, row: dict[str, Any], n: int | None) -> str:
+        """The question side; `n` (items due) heads it while the item is still to be rated."""
         lang = who.lang
         content = self._content(row)
-        lines = [t(lang, "dr.head", n=n)]
+        lines = [] if n is None else [t(lang, "dr.head", n=n)]
         if isinstance(content, CardEntry):
             said = content.card.customer_lines.get(lang)
             lines.append(
@@ -288,7 +289,7 @@ class DrillFeature(Feature):
             return [Reply(t(lang, "stale_button"))]
         when = human(parse_ts(fresh["due"]) - now, lang)
         done = t(lang, "dr.rated", rating=t(lang, RATING_KEYS[rating]), when=when)
-        front = self._front(who, row, due_count(self.coach.store, who.id, now + LEARN_AHEAD))
+        front = self._front(who, row, None)
         summary = f"{front}\n\n{self._back(who, row)}\n\n<b>{e(done)}</b>"
         return [Reply(summary, edit=True), self._next(who, now)]
 

@@ -64,6 +64,8 @@ class MyDataFeature(Feature):
     def mydata(self, who: Who, args: str = "") -> list[Reply]:
         if not who.private:
             return [Reply(t(who.lang, "md.private"))]
+        if not self.coach.allow_heavy(who):
+            return [Reply(t(who.lang, "rate_limited"))]
         tables = personal_data(self.coach.store.db, who.id)
         body = {
             "user_id": who.id,

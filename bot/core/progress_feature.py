@@ -37,7 +37,7 @@ add_strings(
             "en": "This week's team leaderboard (/leaderboard off to hide)",
         },
         "pg.title": {"zh": "📈 <b>我的进度</b>", "en": "📈 <b>Your progress</b>"},
-        "pg.streak": {"zh": "🔥 连续学习 <b>{n}</b> 天", "en": "🔥 Streak: <b>{n}</b> days"},
+        "pg.streak": {"zh": "🔥 连续学习 <b>{n}</b> 天", "en": "🔥 Active days in a row: <b>{n}</b>"},
         "pg.streak_today": {"zh": "（今天已打卡）", "en": " (today counts)"},
         "pg.streak_none": {
             "zh": "🔥 还没有连续天数：今天练一次就开始。",

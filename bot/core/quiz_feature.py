@@ -20,6 +20,7 @@ from bot.core.render import card_title, e
 from bot.core.reply import Button, Reply, rows
 from bot.core.roleplay_feature import check_lines
 from bot.core.scoring import Score, score_answer
+from bot.core.teams import parse_id
 from bot.i18n import add_strings, t
 from bot.store.db import now
 
@@ -273,14 +274,15 @@ class QuizFeature(Feature):
 
     def press_answer(self, who: Who, data: str) -> list[Reply]:
         parts = data.split(":")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        run_id, pos = (parse_id(parts[0]), parse_id(parts[1])) if len(parts) == 3 else (None, None)
+        if run_id is None or pos is None:
             return [Reply(t(who.lang, "stale_button"))]
-        run = self._run(int(parts[0]))
+        run = self._run(run_id)
         if run is None:
             return [Reply(t(who.lang, "stale_button"))]
         if run["user_id"] != who.id:
             return [Reply(t(who.lang, "not_allowed"))]
-        if run["status"] != "active" or run["pos"] != int(parts[1]):
+        if run["status"] != "active" or run["pos"] != pos:
             return [Reply(t(who.lang, "stale_button"))]
         q = self.current(run)
         if q is None:
@@ -294,8 +296,8 @@ class QuizFeature(Feature):
             return [Reply(t(who.lang, "stale_button"))]
         ids = shown_ids(q, run["id"], qid)
         picks: list[int] = [p for p in run["picks"] if 0 <= p < len(ids)]
-        if op.startswith("o") and op[1:].isdigit() and int(op[1:]) < len(ids):
-            i = int(op[1:])
+        i = parse_id(op[1:]) if op.startswith("o") else None
+        if i is not None and i < len(ids):
             if q.kind == "single":
                 return self._record(who, run, q, ids[i], is_right(q, [ids[i]]), edit=True)
             if q.kind == "multiple":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.core.assignments import content_title
+from bot.core.calls import call_outcomes_html
 from bot.core.coach import Feature
 from bot.core.render import card_title, e
 from bot.core.reply import Button, OutFile, Reply, rows
@@ -228,6 +229,7 @@ class ReportFeature(Feature):
         lines += [
             e(t(lang, "rep.lookup_line", card=card_title(lib, ref, lang), n=n)) for ref, n in rep.looked_up
         ] or [e(t(lang, "rep.none_yet"))]
+        lines += ["", call_outcomes_html(self.coach, rep.team["id"], lang)]
         lines += ["", f"<i>{e(t(lang, 'rep.hint', team=rep.team['name']))}</i>"]
         return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from bot.core.pinyin import fuzzy_pinyin
 from bot.i18n import detect_lang
 
 MAX_QUERY = 500  # characters read from a query; the rest of a long message is ignored
-MIN_SCORE = 38.0  # below this, a hit is noise: say so and offer playbooks instead
+MIN_SCORE = 45.0  # below this, a hit is noise: say so and offer playbooks instead
 CLOSE_GAP = 6.0  # hits within this of the best are "close" and shown as a list
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -120,6 +120,7 @@ FUZZ_WEIGHT_LONG = 0.2
 LONG_QUERY = 40  # characters; beyond this a message is a ramble, not a quote
 COVERAGE_MULT = 3.0
 SOFT = True
+TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
 # Term-type weights: how much a shared term says.
 T_BIGRAM, T_PINYIN, T_UNI, T_WORD, T_TRI = 1.0, 0.8, 0.25, 1.0, 0.3
@@ -213,11 +214,18 @@ class SearchIndex:
                 deep = [*card.steps, card.principle, *(a.say for a in card.avoid)]
                 fields += [(x.zh, W_DEEP) for x in deep] + [(x.en, W_DEEP) for x in deep]
             merged: dict[str, float] = {}
+            counts: dict[str, int] = defaultdict(int)
             for text, fw in fields:
                 for term, tw in terms(text).items():
                     w = tw * fw
+                    counts[term] += fw >= W_KEYWORD
                     if merged.get(term, 0.0) < w:
                         merged[term] = w
+            if TF_BOOST:
+                # A term in many of a card's lines says the card is about it (saturating).
+                for term, c in counts.items():
+                    if c > 1:
+                        merged[term] *= 1 + TF_BOOST * math.log(c)
             self.card_terms.append(merged)
             self.texts.append([(normalize(t), w) for t, w in fields if w >= W_KEYWORD])
             for term in merged:

@@ -152,6 +152,12 @@ add_strings(
 )
 
 
+def parse_id(raw: str) -> int | None:
+    """An id typed or carried in button data: ASCII digits, bounded (never trusted further)."""
+    raw = raw.strip()
+    return int(raw) if re.fullmatch(r"[0-9]{1,15}", raw) else None
+
+
 def clean_text(raw: str, limit: int) -> str:
     """One line of user text: normalised, control characters dropped, spaces collapsed."""
     text = unicodedata.normalize("NFKC", raw)
@@ -185,9 +191,8 @@ def manageable_teams(store: Store, who: Who) -> list[dict[str, Any]]:
 
 def manageable_team(store: Store, who: Who, team_id: Any) -> dict[str, Any] | None:
     """A team named by id (from button data), only if this person may manage it."""
-    try:
-        tid = int(team_id)
-    except (TypeError, ValueError):
+    tid = team_id if isinstance(team_id, int) else parse_id(str(team_id))
+    if tid is None:
         return None
     team = store.one("select * from teams where id = ?", [tid])
     if team is None or not who.is_manager or not (who.is_admin or team["owner_id"] == who.id):
@@ -207,11 +212,6 @@ def find_team(store: Store, who: Who, key: str) -> tuple[dict[str, Any] | None, 
     if len(by_name) == 1:
         return by_name[0], None
     return None, ("team.ambiguous" if by_name else "team.unknown")
-
-
-def member_count(store: Store, team_id: int) -> int:
-    row = store.one("select count(*) as n from team_members where team_id = ?", [team_id])
-    return int(row["n"]) if row else 0
 
 
 def is_member(store: Store, team_id: int, user_id: int) -> bool:
@@ -249,9 +249,10 @@ class TeamFeature(Feature):
 
     def _target(self, who: Who, args: str, usage: str) -> tuple[dict[str, Any] | None, list[Reply] | None]:
         raw = args.strip().split()[0] if args.strip() else ""
-        if not re.fullmatch(r"\d{1,15}", raw):
+        uid = parse_id(raw)
+        if uid is None:
             return None, [Reply(t(who.lang, usage))]
-        user = self.coach.store.user(int(raw))
+        user = self.coach.store.user(uid)
         if user is None:
             return None, [Reply(t(who.lang, "role.unknown_user", id=e(raw)))]
         return user, None
@@ -290,14 +291,16 @@ class TeamFeature(Feature):
     def team(self, who: Who, args: str) -> list[Reply]:
         sub, _, rest = args.strip().partition(" ")
         sub = sub.lower()
-        if not sub:
-            return self.listing(who) if who.is_manager else self.my_teams(who)
-        if sub not in ("new", "remove"):
+        if not sub and not who.is_manager:
+            return self.my_teams(who)
+        if sub not in ("", "new", "remove"):
             return [Reply(t(who.lang, "team.usage"))]
         if not who.is_manager:
             return refusal(who)
-        if not who.private:
+        if not who.private:  # member names and join codes stay out of group chats
             return [Reply(t(who.lang, "role.private"))]
+        if not sub:
+            return self.listing(who)
         return self.create(who, rest) if sub == "new" else self.remove_cmd(who, rest)
 
     def create(self, who: Who, raw: str) -> list[Reply]:
@@ -391,7 +394,7 @@ class TeamFeature(Feature):
 
     def _remove(self, who: Who, team: dict[str, Any], raw_id: str, buttons: bool) -> list[Reply]:
         store = self.coach.store
-        uid = int(raw_id) if re.fullmatch(r"\d{1,15}", raw_id.strip()) else None
+        uid = parse_id(raw_id)
         if uid is None or not is_member(store, team["id"], uid):
             if buttons:
                 return [Reply(t(who.lang, "stale_button"))]

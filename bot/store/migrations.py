@@ -264,3 +264,35 @@ def m202_progress_prefs(db: Database) -> None:
     )
     db["call_logs"].create_index(["card", "outcome"])
     db["call_logs"].create_index(["user_id", "ts"])
+
+
+@migrations()
+def m104_report_tallies(db: Database) -> None:
+    # Covering indexes replace m101/m103's narrower ones: reports read runs without table lookups.
+    for old in (
+        "idx_quiz_runs_user_id_status",
+        "idx_quiz_runs_assignment_id_user_id_status",
+        "idx_quiz_answers_user_id_card_correct",
+        "idx_roleplay_runs_assignment_id_user_id_status",
+        "idx_roleplay_runs_user_id_status_finished_at",
+    ):
+        db.execute(f"drop index if exists {old}")
+    db["quiz_runs"].create_index(["user_id", "status", "finished_at", "score"])
+    db["quiz_runs"].create_index(["assignment_id", "status", "user_id", "score", "finished_at"])
+    db["roleplay_runs"].create_index(["assignment_id", "status", "user_id", "score", "finished_at"])
+    db["roleplay_runs"].create_index(["user_id", "status", "finished_at", "score"])
+    # Per-trainee tallies derived from quiz_answers and roleplay_turns (both append-only), brought
+    # up to date incrementally from a high-water mark, so reports never re-read every attempt.
+    # WITHOUT ROWID: rows are stored in key order, so a team's tallies are range reads by user.
+    db["tally_marks"].create({"name": str, "last_id": int}, pk="name")
+    db.execute(
+        "create table card_tallies (user_id integer, card text, answered integer, missed integer, "
+        "primary key (user_id, card)) without rowid"
+    )
+    # Rubric checks get a small integer key: team totals then group by an integer, not three texts.
+    db["rubric_checks"].create({"id": int, "scenario": str, "node": str, "check_id": str}, pk="id")
+    db["rubric_checks"].create_index(["scenario", "node", "check_id"], unique=True)
+    db.execute(
+        "create table check_tallies (user_id integer, check_key integer, failed integer, "
+        "primary key (user_id, check_key)) without rowid"
+    )
