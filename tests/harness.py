@@ -86,7 +86,7 @@ class BotHarness:
         if text.startswith("/"):
             entities.append({"type": "bot_command", "offset": 0, "length": len(text.split(" ")[0])})
         at = text.find("@" + (self.app.bot.username or ""))
-        if at > 0:
+        if at >= 0 and self.app.bot.username:
             entities.append({"type": "mention", "offset": at, "length": len(self.app.bot.username or "") + 1})
         if entities:
             message["entities"] = entities

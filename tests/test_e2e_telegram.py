@@ -229,8 +229,7 @@ async def test_quiz_and_team_deep_links_answer(bot: BotHarness, lang: str, prefi
     who = bot.coach.who(bot_ctx(user))
     pid = next((p for p, pb in bot.coach.lib.playbooks.items() if pb.quiz), "x")
     payload = f"{prefix}{pid}" if prefix == "q_" else f"{prefix}nosuchcode"
-    if bot.coach.start_payload(who, payload) is None:
-        pytest.skip(f"no feature claims {prefix} deep links yet")
+    assert bot.coach.start_payload(who, payload) is not None, f"no feature claims {prefix} deep links"
     assert deep_link_ok(payload)
     out = texts(await bot.send(f"/start {payload}", user))
     assert out and t(lang, "welcome") not in out and t(lang, "error") not in out

@@ -113,6 +113,12 @@ class QuizFeature(Feature):
     def actions(self):  # type: ignore[no-untyped-def]
         return {"qzs": self.press_start, "qz": self.press_answer}
 
+    def on_start_payload(self, who: Who, payload: str) -> list[Reply] | None:
+        """Deep link `/start q_<playbook-id>` starts that playbook's practice quiz."""
+        if not payload.startswith("q_"):
+            return None
+        return self.press_start(who, payload[2:])
+
     # ------------------------------------------------------------ starting
 
     def quiz(self, who: Who, args: str) -> list[Reply]:

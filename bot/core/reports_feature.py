@@ -170,6 +170,8 @@ class ReportFeature(Feature):
         return self.team_report(who, team)
 
     def team_report(self, who: Who, team: dict[str, Any]) -> list[Reply]:
+        if not self.coach.allow_heavy(who):
+            return [Reply(t(who.lang, "rate_limited"))]
         rep = build_report(self.coach.store, self.coach.lib, team["id"])
         replies = [Reply(self.report_html(rep, who.lang))]
         png = scores_chart(self.coach.store, team["id"])
@@ -316,6 +318,8 @@ class ReportFeature(Feature):
         return self.export_file(who, team)
 
     def export_file(self, who: Who, team: dict[str, Any] | None) -> list[Reply]:
+        if not self.coach.allow_heavy(who):
+            return [Reply(t(who.lang, "rate_limited"))]
         data = export_csv(self.coach.store, team["id"] if team else None)
         scope = team["name"] if team else t(who.lang, "exp.all")
         name = f"coachbot-team-{team['id']}.csv" if team else "coachbot-all.csv"
