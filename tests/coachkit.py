@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -34,13 +34,9 @@ ADMIN = User(id=ADMIN_ID, first_name="Admin", language_code="en")
 
 
 @pytest.fixture
-def coaching_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        token="123456:TEST-TOKEN",
-        db_path=tmp_path / "coachbot.db",
-        admins=frozenset({ADMIN_ID}),
-        content_dir=CONTENT,
-    )
+def coaching_settings(settings: Settings) -> Settings:
+    """The shared test settings, on the small coaching fixture content."""
+    return replace(settings, content_dir=CONTENT)
 
 
 @pytest.fixture

@@ -465,13 +465,7 @@ class QuizFeature(Feature):
         return Reply("\n".join(lines), rows(*buttons))
 
     def cancel(self, who: Who, session: dict) -> list[Reply]:
-        with self.coach.store.tx() as db:
-            db.execute(
-                "update quiz_runs set status = 'cancelled', finished_at = ? where id = ? and user_id = ? "
-                "and status = 'active'",
-                [now(), session["ref_id"], who.id],
-            )
-            self.coach.store.clear_session(db, who.id)
+        self.coach.store.cancel_run("quiz_runs", session["ref_id"], who.id)
         return [Reply(t(who.lang, "qz.cancelled"))]
 
 

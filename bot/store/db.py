@@ -141,5 +141,17 @@ class Store:
             [user_id, kind, ref_id, json.dumps(state, ensure_ascii=False), now()],
         )
 
+    def cancel_run(self, table: str, run_id: int, user_id: int) -> None:
+        """End the user's active run in `table` as cancelled and close their session, atomically."""
+        if table not in ("quiz_runs", "roleplay_runs"):
+            raise ValueError(f"not a run table: {table}")
+        with self.tx() as db:
+            db.execute(
+                f"update {table} set status = 'cancelled', finished_at = ? "
+                "where id = ? and user_id = ? and status = 'active'",
+                [now(), run_id, user_id],
+            )
+            self.clear_session(db, user_id)
+
     def clear_session(self, db: Database, user_id: int) -> None:
         db.execute("delete from sessions where user_id = ?", [user_id])
