@@ -102,3 +102,10 @@ async def test_card_command_with_bad_ids(bot: BotHarness, zh_user: User) -> None
     for arg in ("", "nope", "a/b/c", "objection-handling/nope", "../../etc/passwd", "x" * 500):
         sent = texts(await bot.send(f"/card {arg}".strip(), zh_user))
         assert sent and ("/card" in sent[0]) and utf16_len(sent[0]) < 400
+
+
+def test_held_out_set_regression_floor(index: SearchIndex) -> None:
+    """tests/holdout/ is for reporting only: never tune content or code against it.
+    This loose floor only catches a regression; the figures go in the issue notes."""
+    results = evaluate(index, REPO_ROOT / "tests" / "holdout" / "lookup_holdout.yaml")
+    assert rate(results, "top1") >= 0.85 and rate(results, "top3") >= 0.95

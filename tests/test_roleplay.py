@@ -229,3 +229,13 @@ async def test_restart_resumes_the_run(settings: Settings, en_user: User) -> Non
     turns = second.coach.store.one("select count(*) n from roleplay_turns where run_id = ?", [run["id"]])["n"]
     assert turns == 2
     await second.stop()
+
+
+def test_held_out_replies_regression_floor(lib: Library) -> None:
+    """tests/holdout/ is for reporting only (python bench/scoring_quality.py --file ...)."""
+    replies = yaml.safe_load((Path(__file__).parent / "holdout" / "roleplay_holdout.yaml").read_text("utf-8"))
+    good = [score_opening(lib, r["scenario"], r["reply"]) for r in replies["replies"] if r["label"] == "good"]
+    poor = [score_opening(lib, r["scenario"], r["reply"]) for r in replies["replies"] if r["label"] == "poor"]
+    assert sum(g["passed"] for g in good) / len(good) >= 0.85
+    assert sum(not p["passed"] for p in poor) / len(poor) >= 0.9
+    assert sum(g["score"] for g in good) / len(good) - sum(p["score"] for p in poor) / len(poor) >= 30
