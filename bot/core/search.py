@@ -12,14 +12,16 @@ Two stages keep it both tolerant and fast on large libraries:
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.content.library import Library
 from bot.core.pinyin import fuzzy_pinyin
@@ -120,6 +122,8 @@ FUZZ_WEIGHT_LONG = 0.2
 LONG_QUERY = 40  # characters; beyond this a message is a ramble, not a quote
 COVERAGE_MULT = 3.0
 SOFT = True
+RERANK = 10  # candidates re-ranked by line similarity
+RERANK_LONG = 5  # for long messages, where line similarity weighs less
 TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
 # Term-type weights: how much a shared term says.
@@ -197,9 +201,12 @@ class SearchIndex:
     def __init__(self, lib: Library):
         self.lib = lib
         self.card_ids: list[str] = list(lib.cards)
-        self.texts: list[list[tuple[str, float]]] = []  # per card: (text, field weight)
-        self.card_terms: list[dict[str, float]] = []
-        postings: dict[str, list[int]] = defaultdict(list)
+        self.line_groups: list[tuple[tuple[float, tuple[str, ...]], ...]] = []  # per card, by field weight
+        # Postings as compact arrays (card index, weight): a per-card dict of every term
+        # would cost ~100 bytes an entry, gigabytes on a large library.
+        post_ids: dict[str, array[int]] = defaultdict(lambda: array("I"))
+        post_w: dict[str, array[float]] = defaultdict(lambda: array("f"))
+        sizes: list[float] = []
         for idx, cid in enumerate(self.card_ids):
             entry = lib.cards[cid]
             card, pb = entry.card, entry.playbook
@@ -226,18 +233,22 @@ class SearchIndex:
                 for term, c in counts.items():
                     if c > 1:
                         merged[term] *= 1 + TF_BOOST * math.log(c)
-            self.card_terms.append(merged)
-            self.texts.append([(normalize(t), w) for t, w in fields if w >= W_KEYWORD])
-            for term in merged:
-                postings[term].append(idx)
+            sizes.append(sum(merged.values()))
+            groups: dict[float, list[str]] = defaultdict(list)
+            for text, w in fields:
+                if w >= W_KEYWORD and len(text) >= 2:
+                    groups[w].append(normalize(text))
+            self.line_groups.append(tuple((w, tuple(lines)) for w, lines in groups.items()))
+            for term, w in merged.items():
+                post_ids[term].append(idx)
+                post_w[term].append(w)
         n = max(1, len(self.card_ids))
-        sizes = [sum(ct.values()) for ct in self.card_terms]
         avg = sum(sizes) / n if sizes else 1.0
         self.norm = [(1 - LEN_NORM) + LEN_NORM * size / avg for size in sizes]
-        self.idf = {term: math.log(1 + n / len(ids)) for term, ids in postings.items()}
-        # Very common terms still score, but do not generate candidates (keeps big libraries fast).
+        self.idf = {term: math.log(1 + n / len(ids)) for term, ids in post_ids.items()}
+        # Very common terms do not generate candidates (keeps big libraries fast).
         common = max(50, n // 5)
-        self.postings = {t: ids for t, ids in postings.items() if len(ids) <= common}
+        self.postings = {t: (ids, post_w[t]) for t, ids in post_ids.items() if len(ids) <= common}
 
     # ------------------------------------------------------------ query
 
@@ -249,17 +260,19 @@ class SearchIndex:
             return []
         q_mass = sum(self.idf.get(t, 1.0) * w for t, w in q_terms.items()) or 1.0
         overlap: dict[int, float] = defaultdict(float)
+        norm = self.norm
         for term, qw in q_terms.items():
-            ids = self.postings.get(term)
-            if not ids:
+            posting = self.postings.get(term)
+            if posting is None:
                 continue
             weight = self.idf[term] * qw
-            for idx in ids:
-                overlap[idx] += weight * self.card_terms[idx][term] / self.norm[idx]
+            for idx, w in zip(*posting, strict=True):
+                overlap[idx] += weight * w / norm[idx]
         if not overlap:
             return []
-        top = sorted(overlap.items(), key=lambda kv: kv[1], reverse=True)[:30]
         qn = normalize(query)
+        k = RERANK if len(qn) <= LONG_QUERY else RERANK_LONG
+        top = heapq.nlargest(k, overlap.items(), key=lambda kv: kv[1])
         hits = []
         for idx, mass in top:
             coverage = mass / q_mass
@@ -274,27 +287,32 @@ class SearchIndex:
         return hits[:limit]
 
     def _best_line(self, qn: str, idx: int) -> tuple[float, str]:
-        # Speed without changing a score: partial matching (the costly part) is skipped when
-        # even a perfect match could not beat the best line so far, and otherwise given that
-        # bar as rapidfuzz's score_cutoff, below which it may stop early and answer 0.
+        """The card line most like the query (one C-level pass per line group).
+
+        A long message is compared by partial matching against lines it could contain; a
+        short one by whole-string similarity, with partial matching slightly discounted.
+        """
         best, matched = 0.0, ""
         n = len(qn)
-        for text, fw in self.texts[idx]:
-            size = len(text)
-            if size < 2:
+        for fw, lines in self.line_groups[idx]:
+            if n > LONG_QUERY:
+                hit = process.extractOne(qn, lines, scorer=fuzz.partial_ratio, processor=None)
+                if hit:
+                    damp = min(1.0, len(hit[0]) / 6)
+                    s = hit[1] * damp * fw
+                    if s > best:
+                        best, matched = s, hit[0]
                 continue
-            if n > 2 * size:
-                damp = min(1.0, size / 6)  # a two-character match in a long message says little
-                if 100 * damp * fw <= best:
-                    continue
-                s = fuzz.partial_ratio(text, qn, score_cutoff=_bar(best, damp * fw)) * damp
-            else:
-                s = fuzz.ratio(qn, text)  # = Indel normalized similarity x 100
-                if n >= 2 and 90 * fw > best:
-                    s = max(s, 0.9 * fuzz.partial_ratio(qn, text, score_cutoff=_bar(best, 0.9 * fw)))
-            s *= fw
-            if s > best:
-                best, matched = s, text
+            whole = process.extractOne(qn, lines, scorer=fuzz.ratio, processor=None)
+            part = (
+                process.extractOne(qn, lines, scorer=fuzz.partial_ratio, processor=None) if n >= 2 else None
+            )
+            for text, score in (
+                (whole[0], whole[1]) if whole else ("", 0.0),
+                (part[0], 0.9 * part[1]) if part else ("", 0.0),
+            ):
+                if score * fw > best:
+                    best, matched = score * fw, text
         return best, matched
 
     def nearest_playbooks(self, query: str, n: int = 3) -> list[str]:
@@ -306,11 +324,6 @@ class SearchIndex:
         ranked = sorted(best, key=lambda p: -best[p])
         rest = [p for p in self.lib.playbooks if p not in best]
         return (ranked + rest)[:n]
-
-
-def _bar(best: float, scale: float) -> float:
-    """The lowest raw fuzz score that could still beat `best` once scaled (with a hair of slack)."""
-    return max(0.0, best / scale - 1e-6)
 
 
 def good_hits(hits: Iterable[Hit]) -> list[Hit]:
