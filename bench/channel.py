@@ -14,10 +14,7 @@ a second, which would measure the limiter, not the bot. The fan-out measures it 
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -78,12 +75,7 @@ async def _throughput(app: Application, data: list[dict[str, Any]], api: Recordi
         await app.shutdown()
 
 
-def settings_for(tmp: Path, name: str) -> Settings:
-    return Settings(token="123456:BENCH", db_path=tmp / f"{name}.db")
-
-
-async def bot_updates_per_s(tmp: Path, data: list[dict[str, Any]]) -> float:
-    settings = settings_for(tmp, "throughput")
+async def bot_updates_per_s(settings: Settings, data: list[dict[str, Any]]) -> float:
     coach = build_coach(settings)
     api = RecordingRequest()
     try:
@@ -105,9 +97,8 @@ async def echo_updates_per_s(data: list[dict[str, Any]]) -> float:
     return await _throughput(app, data, api)
 
 
-async def fanout(tmp: Path, n: int) -> tuple[float, int]:
+async def fanout(settings: Settings, n: int) -> tuple[float, int]:
     """(seconds, 429 answers) to remind `n` trainees through the rate limiter at 30/s."""
-    settings = settings_for(tmp, "fanout")
     coach = build_coach(settings)
     api = RecordingRequest(rate_per_s=30)
     app = build_application(settings, coach, request=api)
@@ -130,7 +121,3 @@ async def fanout(tmp: Path, n: int) -> tuple[float, int]:
     finally:
         await app.shutdown()
         coach.store.close()
-
-
-def run(coro: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(coro())

@@ -12,6 +12,7 @@ Everything is deterministic (seeded): two runs measure the same work.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import re
 from collections import defaultdict
@@ -71,27 +72,32 @@ def eval_queries() -> list[str]:
     return [q["q"] for q in yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))["queries"]]
 
 
-def _homophones(lib: Library) -> dict[str, list[str]]:
-    """Toneless pinyin -> the characters with that sound used in the shipped texts."""
+def _readings(chars: list[str]) -> list[str]:
+    """Toneless pinyin of each character. Like the bot, never load pypinyin's phrase
+    dictionary (single characters do not use it): it would add 45 MB to the memory figure."""
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
     from pypinyin import lazy_pinyin
 
+    return lazy_pinyin(chars)
+
+
+def _homophones(lib: Library) -> dict[str, list[str]]:
+    """Toneless pinyin -> the characters with that sound used in the shipped texts."""
     from bot.content.library import iter_texts
 
     chars = sorted({c for text in iter_texts(lib) for c in text if _CJK.match(c)})
     by: dict[str, list[str]] = defaultdict(list)
-    for c, py in zip(chars, lazy_pinyin(chars), strict=True):
+    for c, py in zip(chars, _readings(chars), strict=True):
         by[py].append(c)
     return by
 
 
 def _zh_typo(rng: random.Random, sounds: dict[str, list[str]], text: str) -> str:
     """Swap one or two characters for homophones, like a pinyin IME slip (太贵了 -> 太桂了)."""
-    from pypinyin import lazy_pinyin
-
     chars = list(text)
     spots = [i for i, c in enumerate(chars) if _CJK.match(c)]
     for i in rng.sample(spots, min(len(spots), rng.choice((1, 1, 2)))):
-        same = [c for c in sounds.get(lazy_pinyin(chars[i])[0], []) if c != chars[i]]
+        same = [c for c in sounds.get(_readings([chars[i]])[0], []) if c != chars[i]]
         if same:
             chars[i] = rng.choice(same)
     return "".join(chars)
@@ -177,8 +183,8 @@ def _clauses(lib: Library) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in pools.items()}
 
 
-def _line(rng: random.Random, pool: list[str], lang: str) -> str:
-    parts = rng.sample(pool, rng.choice((1, 2, 2, 3)))
+def _line(rng: random.Random, pool: list[str], lang: str, clauses: tuple[int, int] = (1, 2)) -> str:
+    parts = rng.sample(pool, rng.randint(*clauses))
     if lang == "zh":
         return "，".join(parts) + rng.choice(("", "？", "。", "！"))
     text = ", ".join(parts)
@@ -196,15 +202,17 @@ def _gen_card(rng: random.Random, pools: dict[str, list[str]], base: CardEntry, 
     card["id"] = f"c{n}"
     card["title"] = {lang: _title(rng, pools[lang], lang, n) for lang in ("zh", "en")}
     card["customer_lines"] = {
-        lang: [_line(rng, pools[lang], lang) for _ in range(rng.randint(4, 9))] for lang in ("zh", "en")
+        lang: [_line(rng, pools[lang], lang) for _ in range(rng.randint(8, 13))] for lang in ("zh", "en")
     }
     card["keywords"] = {
-        lang: [rng.choice(pools[lang])[:16] for _ in range(rng.randint(6, 16))] for lang in ("zh", "en")
+        lang: [rng.choice(pools[lang])[:16] for _ in range(rng.randint(10, 19))] for lang in ("zh", "en")
     }
-    card["thirty_seconds"] = {lang: _line(rng, pools[lang], lang) for lang in ("zh", "en")}
-    card["principle"] = {lang: _line(rng, pools[lang], lang) for lang in ("zh", "en")}
+    long = (5, 8)  # talk-track sentences are longer than what customers say
+    card["thirty_seconds"] = {lang: _line(rng, pools[lang], lang, long) for lang in ("zh", "en")}
+    card["principle"] = {lang: _line(rng, pools[lang], lang, long) for lang in ("zh", "en")}
     card["steps"] = [
-        {lang: _line(rng, pools[lang], lang) for lang in ("zh", "en")} for _ in range(len(card["steps"]))
+        {lang: _line(rng, pools[lang], lang, long) for lang in ("zh", "en")}
+        for _ in range(len(card["steps"]))
     ]
     card["related"] = []
     return card

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import channel, data, engines, manager  # noqa: E402
-from bot.config import REPO_ROOT  # noqa: E402
-from bot.content.library import load_library  # noqa: E402
+from bot.config import REPO_ROOT, Settings  # noqa: E402
+from bot.content.library import KINDS, load_library  # noqa: E402
 from bot.core.search import SearchIndex  # noqa: E402
 
 KEYS = (
@@ -57,8 +58,8 @@ class Sizes:
     queries: int = 1000
     big_cards: int = 10_000
     answers: int = 1000
-    updates: int = 2000
-    rounds: int = 2  # bot and echo throughput, interleaved; the best of each counts
+    updates: int = 1000
+    rounds: int = 3  # bot and echo throughput, interleaved; the best of each counts
     trainees: int = 500
     attempts: int = 200_000
     review_items: int = 2000
@@ -111,36 +112,50 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def child_env(tmp: Path) -> dict[str, str]:
-    """A child process that caches bytecode (in the temp dir), as any installed bot does."""
+def child_env() -> dict[str, str]:
+    """A child process that caches bytecode, as any installed bot does (outside the source tree)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "coachbot-bench-pycache")
     return env
 
 
-def child(tmp: Path, *args: str) -> float:
-    out = subprocess.run(
+def child(*args: str) -> Any:
+    """Run bench/child.py in a fresh interpreter; its last line of output, as JSON."""
+    done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "child.py"), *args],
-        env=child_env(tmp),
+        env=child_env(),
         capture_output=True,
         text=True,
-        check=True,
     )
-    return float(out.stdout.strip().splitlines()[-1])
+    if done.returncode:
+        raise RuntimeError(f"bench/child.py {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def startup_s(tmp: Path, runs: int) -> float:
     def once(i: int) -> float:
-        return child(tmp, "startup", repr(time.time()), str(tmp / f"startup{i}.db"))
+        return float(child("startup", repr(time.time()), str(tmp / f"startup{i}.db"), str(tmp / "content")))
 
-    if runs > 1:
-        once(-1)  # the first run compiles bytecode, as only the very first start of a bot does
+    once(-1)  # unmeasured: compiles bytecode if needed, as only the very first start of a bot does
     return statistics.median(once(i) for i in range(runs))
+
+
+def snapshot_content(tmp: Path) -> Path:
+    """A copy of the content, so that every part of the run measures the same library."""
+    content = tmp / "content"
+    for kind in KINDS:
+        if (REPO_ROOT / kind).is_dir():
+            shutil.copytree(REPO_ROOT / kind, content / kind)
+    return content
+
+
+def bench_settings(tmp: Path, name: str) -> Settings:
+    return Settings(token="123456:BENCH", db_path=tmp / f"{name}.db", content_dir=tmp / "content")
 
 
 def measure(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     r: dict[str, Any] = {}
-    lib = load_library(REPO_ROOT)
+    lib = load_library(snapshot_content(tmp))
     queries = data.queries(lib, sizes.queries)
 
     say(f"look-up: {len(queries)} queries on the shipped library ({len(lib.cards)} cards)")
@@ -148,11 +163,13 @@ def measure(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     r["lookup_p50_ms"] = engines.percentile(times, 50)
     r["lookup_p99_ms"] = engines.percentile(times, 99)
 
-    say(f"look-up: building a {sizes.big_cards}-card library and its index")
-    big = data.big_library(lib, sizes.big_cards)
-    index, r["index10k_build_s"] = engines.build_index_s(big)
-    r["lookup10k_p99_ms"] = engines.percentile(engines.lookup_ms(index, queries), 99)
-    del big, index
+    say(f"big library: a bot process holding {sizes.big_cards} cards (index build, look-ups, memory)")
+    big = child("big", str(sizes.big_cards), str(sizes.queries), str(tmp / "big.db"), str(tmp / "content"))
+    r["index10k_build_s"], r["lookup10k_p99_ms"], r["rss_mb"] = (
+        big["index_build_s"],
+        big["lookup_p99_ms"],
+        big["rss_mb"],
+    )
 
     say(f"scoring: {sizes.answers} role-play answers")
     r["score_p99_ms"] = engines.percentile(engines.score_ms(lib, data.answers(lib, sizes.answers)), 99)
@@ -162,7 +179,7 @@ def measure(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     bot, echo = [], []
     for i in range(sizes.rounds):
         echo.append(asyncio.run(channel.echo_updates_per_s(updates)))
-        bot.append(asyncio.run(channel.bot_updates_per_s(tmp / f"round{i}", updates)))
+        bot.append(asyncio.run(channel.bot_updates_per_s(bench_settings(tmp, f"round{i}"), updates)))
     r["updates_per_s"], r["echo_updates_per_s"] = max(bot), max(echo)
 
     say(f"reports: a team of {sizes.trainees} trainees with {sizes.attempts} attempts")
@@ -170,12 +187,13 @@ def measure(sizes: Sizes, tmp: Path) -> dict[str, Any]:
     say(f"drill: a trainee with {sizes.review_items} review items")
     r["drill_queue_ms"] = manager.drill_queue_ms(tmp, sizes.review_items)
 
-    say("start-up and memory, in fresh processes")
+    say(f"start-up: {sizes.startup_runs} fresh process(es)")
     r["startup_s"] = startup_s(tmp, sizes.startup_runs)
-    r["rss_mb"] = child(tmp, "rss", str(sizes.big_cards), str(tmp / "rss.db"))
 
     say(f"fan-out: a reminder to {sizes.fanout} trainees against a 30/s Bot API")
-    r["fanout_1k_s"], r["fanout_429"] = asyncio.run(channel.fanout(tmp, sizes.fanout))
+    r["fanout_1k_s"], r["fanout_429"] = asyncio.run(
+        channel.fanout(bench_settings(tmp, "fanout"), sizes.fanout)
+    )
     return {k: _round(r[k]) for k in KEYS}
 
 

@@ -111,6 +111,12 @@ def _phrase(raw: str) -> tuple[str, bool]:
     return normalize(raw), is_cjk(raw)
 
 
+@lru_cache(maxsize=4096)
+def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """Compiled once: the rubrics hold more patterns than `re`'s own cache (512) keeps."""
+    return re.compile(pattern, flags)
+
+
 def _threshold(phrase: str, cjk: bool) -> float:
     n = len(phrase)
     if cjk:  # compared by sound: homophones are free; one other syllable may differ from 7 on
@@ -129,7 +135,7 @@ def find(phrase_raw: str, answer: str) -> tuple[int, int] | None:
     if not phrase:
         return None
     if not cjk and len(phrase) <= 4:
-        m = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", answer)
+        m = _rx(rf"(?<!\w){re.escape(phrase)}(?!\w)").search(answer)
         return (m.start(), m.end()) if m else None
     if phrase in answer:
         i = answer.index(phrase)
@@ -198,7 +204,7 @@ def _matches(phrases: Sequence[str], patterns: Sequence[str], answer: str, raw: 
         if hit and not (red and _negated(answer, hit[0], hit[1])):
             return answer[hit[0] : hit[1]]
     for pattern in patterns:
-        m = re.search(pattern, raw, re.IGNORECASE)
+        m = _rx(pattern, re.IGNORECASE).search(raw)
         if m and not (red and _negated(raw.lower(), m.start(), m.end())):
             return m.group(0)
     return ""
