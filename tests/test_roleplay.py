@@ -239,3 +239,20 @@ def test_held_out_replies_regression_floor(lib: Library) -> None:
     assert sum(g["passed"] for g in good) / len(good) >= 0.85
     assert sum(not p["passed"] for p in poor) / len(poor) >= 0.9
     assert sum(g["score"] for g in good) / len(good) - sum(p["score"] for p in poor) / len(poor) >= 30
+
+
+def test_a_roleplay_plays_in_the_terminal_chat(settings: Settings) -> None:
+    import io
+
+    from bot.channels.console import run_console
+
+    sid = "price-objection-sme"
+    lines = [f"/roleplay {sid}", "您拿来比较的是对方哪一份报价？包含哪些业务？", "2", "/cancel", "quit"]
+    out = io.StringIO()
+    run_console(settings, user_id=77, lang="zh", stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out)
+    text = out.getvalue()
+    lib = load_library(REPO_ROOT)
+    assert lib.scenarios[sid].nodes[lib.scenarios[sid].start].customer.zh[:12] in text
+    assert "得分" in text and "参考答案" in text  # scored, every check shown, model answer
+    assert "评分标准" in text  # button 2 after the turn shows the next turn's rubric
+    assert "已结束这次角色扮演" in text
