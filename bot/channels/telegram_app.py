@@ -464,6 +464,7 @@ async def on_scheduled(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 async def _post_init(app: Application) -> None:
     coach: Coach = app.bot_data[COACH]
+    _ = coach.index  # build the search index before the first update is served
     if app.bot.username:
         coach.bot_username = app.bot.username
     await publish_commands(app)

@@ -109,10 +109,24 @@ class Coach:
 
     # ------------------------------------------------------------ content
 
-    def _swap(self, library: Library) -> None:
-        # Build the new index first, then swap both references: readers never see a mix.
-        index = SearchIndex(library)
-        self.lib, self.index = library, index
+    def _swap(self, library: Library, index: SearchIndex | None = None) -> None:
+        # One assignment swaps library and index together: readers never see a mix.
+        self._content = (library, index)
+
+    @property
+    def lib(self) -> Library:
+        return self._content[0]
+
+    @property
+    def index(self) -> SearchIndex:
+        """The search index, built on first use (start-up only loads and validates content;
+        channels warm it before serving)."""
+        library, index = self._content
+        if index is None:
+            index = SearchIndex(library)
+            if self._content[0] is library:
+                self._content = (library, index)
+        return index
 
     def reload(self) -> ContentError | None:
         """Load the content again; keep the current library if the new one is invalid."""
@@ -122,7 +136,7 @@ class Coach:
             library = load_library(self.content_dir)
         except ContentError as exc:
             return exc
-        self._swap(library)
+        self._swap(library, SearchIndex(library))  # built before the swap: no lookup waits
         return None
 
     # ------------------------------------------------------------ users
