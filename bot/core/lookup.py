@@ -38,7 +38,7 @@ def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
     notice = t(lang, "lookup.too_long", n=MAX_QUERY) if len(stripped) > MAX_QUERY else ""
     hits = coach.index.search(stripped, limit=5)
     good = good_hits(hits)
-    coach.store.log_event(
+    search = (
         who.id,
         "search",
         good[0].card_id if good else None,
@@ -47,14 +47,16 @@ def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
         round(good[0].score, 1) if good else None,
     )
     if not good:
+        coach.store.log_events([search])
         return [_no_match(coach, stripped, lang, notice)]
     best = good[0]
     close = [h for h in good[1:4] if best.score - h.score <= CLOSE_GAP]
     if close and best.score < 55:
         # Nothing stands out: a compact list is more honest than a guess.
+        coach.store.log_events([search])
         buttons = [Button(_title(coach, h.card_id, lang), f"cd:{h.card_id}") for h in [best, *close]]
         return [Reply("\n".join(x for x in (notice, t(lang, "lookup.several")) if x), rows(*buttons))]
-    replies = open_card(coach, who, best.card_id, lang, also=[h.card_id for h in close])
+    replies = open_card(coach, who, best.card_id, lang, also=[h.card_id for h in close], search=search)
     if notice:
         replies.insert(0, Reply(notice))
     return replies
@@ -80,12 +82,14 @@ def open_card(
     lang: str | None = None,
     also: list[str] | None = None,
     edit: bool = False,
+    search: tuple[int, str, str | None, str | None, str | None, float | None] | None = None,
 ) -> list[Reply]:
     lang = lang or who.lang
     entry = coach.lib.cards.get(ref)
     if entry is None:
         return [Reply(t(lang, "card.unknown", ref=e(ref[:81])))]
-    coach.store.log_event(who.id, "view", ref, None, lang)
+    # The search that led here and the view are recorded in one commit.
+    coach.store.log_events([*([search] if search else []), (who.id, "view", ref, None, lang, None)])
     buttons: list[tuple[Button, ...]] = [
         (Button(t(lang, "btn.thirty"), f"c30:{ref}"), Button(t(lang, "btn.related"), f"rel:{ref}")),
         (

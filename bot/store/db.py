@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,13 @@ from sqlite_utils import Database
 
 from bot.errors import StoreError
 from bot.store.migrations import migrations
+
+#: How stale users.last_active may get before a message refreshes it (reports show the day).
+ACTIVITY_RESOLUTION_MIN = 10
+
+
+def _minutes_ago(minutes: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def now() -> str:
@@ -81,7 +88,20 @@ class Store:
         return self.one("select * from users where id = ?", [user_id])
 
     def ensure_user(self, user_id: int, name: str, lang: str) -> dict[str, Any]:
-        """The user's row, created on first contact; refreshes name and activity time."""
+        """The user's row, created on first contact; refreshes name and activity time.
+
+        A message from a known, unblocked user with the same name and activity in the last
+        few minutes writes nothing: activity is reported by the day, and a commit per
+        message was a third of a lookup's store time.
+        """
+        row = self.user(user_id)
+        if (
+            row is not None
+            and row["name"] == name
+            and not row["blocked"]
+            and (row["last_active"] or "") >= _minutes_ago(ACTIVITY_RESOLUTION_MIN)
+        ):
+            return row
         ts = now()
         with self.tx() as db:
             db.execute(
@@ -118,10 +138,17 @@ class Store:
         lang: str | None = None,
         score: float | None = None,
     ) -> None:
+        self.log_events([(user_id, kind, ref, text, lang, score)])
+
+    def log_events(
+        self, events: list[tuple[int, str, str | None, str | None, str | None, float | None]]
+    ) -> None:
+        """Record several (user, kind, ref, text, lang, score) events in one commit."""
+        ts = now()
         with self.tx() as db:
-            db.execute(
+            db.conn.executemany(
                 "insert into events (user_id, kind, ref, text, lang, score, ts) values (?, ?, ?, ?, ?, ?, ?)",
-                [user_id, kind, ref, text, lang, score, now()],
+                [(*event, ts) for event in events],
             )
 
     # ------------------------------------------------------------ sessions
