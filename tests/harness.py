@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -43,7 +43,6 @@ class BotHarness:
     api: RecordingRequest
     coach: Coach
     settings: Settings
-    last_message: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     async def start(cls, settings: Settings, api: RecordingRequest | None = None) -> BotHarness:

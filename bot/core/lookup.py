@@ -24,10 +24,6 @@ def answer_lang(who: Who, text: str) -> str:
     return detect_lang(text) or who.lang
 
 
-def card_ref_ok(ref: str) -> bool:
-    return 0 < len(ref) <= 81 and ref.count("/") == 1
-
-
 def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
     stripped = " ".join(text.split())
     lang = answer_lang(who, stripped)

@@ -6,7 +6,7 @@ parse mode understands and the terminal strips; every dynamic string in it is es
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,6 @@ class Ctx:
     name: str = ""
     platform_lang: str | None = None  # e.g. Telegram's language_code
     private: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def rows(*buttons: Button | None, per_row: int = 1) -> tuple[tuple[Button, ...], ...]:

@@ -120,8 +120,7 @@ W_DEEP = 0.2  # steps, principle, avoid
 FUZZ_WEIGHT = 0.45
 FUZZ_WEIGHT_LONG = 0.2
 LONG_QUERY = 40  # characters; beyond this a message is a ramble, not a quote
-COVERAGE_MULT = 3.0
-SOFT = True
+COVERAGE_MULT = 3.0  # how fast coverage of the query saturates (1 - e^-kx): more evidence wins ties
 RERANK = 10  # candidates re-ranked by line similarity
 RERANK_LONG = 5  # for long messages, where line similarity weighs less
 TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
@@ -217,9 +216,8 @@ class SearchIndex:
             fields += [(tag, W_TAG) for tag in pb.tags.all()]
             fields += [(pb.title.zh, W_TAG), (pb.title.en, W_TAG)]
             fields += [(card.thirty_seconds.zh, W_BODY), (card.thirty_seconds.en, W_BODY)]
-            if W_DEEP:
-                deep = [*card.steps, card.principle, *(a.say for a in card.avoid)]
-                fields += [(x.zh, W_DEEP) for x in deep] + [(x.en, W_DEEP) for x in deep]
+            deep = [*card.steps, card.principle, *(a.say for a in card.avoid)]
+            fields += [(x.zh, W_DEEP) for x in deep] + [(x.en, W_DEEP) for x in deep]
             merged: dict[str, float] = {}
             counts: dict[str, int] = defaultdict(int)
             for text, fw in fields:
@@ -228,11 +226,10 @@ class SearchIndex:
                     counts[term] += fw >= W_KEYWORD
                     if merged.get(term, 0.0) < w:
                         merged[term] = w
-            if TF_BOOST:
-                # A term in many of a card's lines says the card is about it (saturating).
-                for term, c in counts.items():
-                    if c > 1:
-                        merged[term] *= 1 + TF_BOOST * math.log(c)
+            # A term in many of a card's lines says the card is about it (saturating).
+            for term, c in counts.items():
+                if c > 1:
+                    merged[term] *= 1 + TF_BOOST * math.log(c)
             sizes.append(sum(merged.values()))
             groups: dict[float, list[str]] = defaultdict(list)
             for text, w in fields:
@@ -277,9 +274,7 @@ class SearchIndex:
         for idx, mass in top:
             coverage = mass / q_mass
             fz, matched = self._best_line(qn, idx)
-            saturated = (
-                1 - math.exp(-COVERAGE_MULT * coverage) if SOFT else min(1.0, coverage * COVERAGE_MULT)
-            )
+            saturated = 1 - math.exp(-COVERAGE_MULT * coverage)
             fw = FUZZ_WEIGHT if len(qn) <= LONG_QUERY else FUZZ_WEIGHT_LONG
             score = 100 * ((1 - fw) * saturated + fw * fz / 100)
             hits.append(Hit(self.card_ids[idx], score, lang, matched))
