@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.content.library import CardEntry, Library
+from bot.content.library import Library, compact_playbook
 from bot.content.models import Playbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,9 +196,9 @@ def _title(rng: random.Random, pool: list[str], lang: str, n: int) -> str:
     return f"{words} {n}" if lang == "en" else f"{words}{n}"
 
 
-def _gen_card(rng: random.Random, pools: dict[str, list[str]], base: CardEntry, n: int) -> dict:
-    """A card shaped like `base`, its texts recombined from the shipped clauses."""
-    card = base.card.model_dump()
+def _gen_card(rng: random.Random, pools: dict[str, list[str]], base: dict, n: int) -> dict:
+    """A card shaped like `base` (a card's plain data), its texts recombined from the shipped clauses."""
+    card = dict(base)
     card["id"] = f"c{n}"
     card["title"] = {lang: _title(rng, pools[lang], lang, n) for lang in ("zh", "en")}
     card["customer_lines"] = {
@@ -219,13 +219,15 @@ def _gen_card(rng: random.Random, pools: dict[str, list[str]], base: CardEntry, 
 
 
 def big_library(lib: Library, n_cards: int, seed: int = 11, per_playbook: int = 50) -> Library:
-    """The shipped library plus generated playbooks, `n_cards` cards in all (validated models)."""
+    """The shipped library plus generated playbooks, `n_cards` cards in all. Each playbook is
+    validated, then compacted as the loader does, so only one playbook's models live at a time."""
     rng = random.Random(seed)
     pools = _clauses(lib)
-    bases = list(lib.cards.values())
+    bases = [record for _, record in lib.card_records()]
     shipped = list(lib.playbooks.values())
     playbooks = dict(lib.playbooks)
     cards = dict(lib.cards)
+    by_playbook = dict(lib.cards_by_playbook)
     k = 0
     while len(cards) < n_cards:
         k += 1
@@ -238,11 +240,11 @@ def big_library(lib: Library, n_cards: int, seed: int = 11, per_playbook: int = 
             "tags": home.tags.model_dump(),
             "cards": [_gen_card(rng, pools, rng.choice(bases), i) for i in range(size)],
         }
-        pb = Playbook.model_validate(data)
+        pb, entries = compact_playbook(Playbook.model_validate(data))
         playbooks[pb.id] = pb
-        for card in pb.cards:
-            cards[f"{pb.id}/{card.id}"] = CardEntry(pb, card)
-    return dataclasses.replace(lib, playbooks=playbooks, cards=cards)
+        by_playbook[pb.id] = entries
+        cards.update((entry.id, entry) for entry in entries)
+    return dataclasses.replace(lib, playbooks=playbooks, cards=cards, cards_by_playbook=by_playbook)
 
 
 # ---------------------------------------------------------------- role-play answers

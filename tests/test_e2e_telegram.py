@@ -158,8 +158,8 @@ async def test_browse_every_playbook_and_card_and_back(bot: BotHarness, lang: st
     for pid, pb in lib.playbooks.items():
         opened = await bot.press(f"pb:{pid}", user)
         assert e(pb.title.get(lang)) in texts(opened)[0]
-        assert button_data(opened) == [*(f"cd:{pid}/{c.id}" for c in pb.cards), "pbs:"]
-        for card in pb.cards:
+        assert button_data(opened) == [*(f"cd:{c.id}" for c in lib.playbook_cards(pid)), "pbs:"]
+        for card in [c.card for c in lib.playbook_cards(pid)]:
             ref = f"{pid}/{card.id}"
             shown = await bot.press(f"cd:{ref}", user)
             assert [c.method for c in sent(shown)] == ["editMessageText"], "a card opens in place"
@@ -184,14 +184,15 @@ async def test_share_button_posts_the_card_through_inline_mode(bot: BotHarness, 
     user = person(lang)
     lib = bot.coach.lib
     for pb in lib.playbooks.values():
-        ref = f"{pb.id}/{pb.cards[0].id}"
+        first = lib.playbook_cards(pb.id)[0]
+        ref = first.id
         query = switch_queries(await bot.press(f"cd:{ref}", user))[0]
         answer = [c for c in await bot.inline(query, user) if c.method == "answerInlineQuery"]
         results = answer[0]["results"]
         results = json.loads(results) if isinstance(results, str) else results
         assert ref.replace("/", ":") in [r["id"] for r in results], query
         posted = next(r for r in results if r["id"] == ref.replace("/", ":"))["input_message_content"]
-        assert posted["parse_mode"] == "HTML" and e(pb.cards[0].title.get(lang)) in posted["message_text"]
+        assert posted["parse_mode"] == "HTML" and e(first.card.title.get(lang)) in posted["message_text"]
     empty = next(c for c in await bot.inline("", user) if c.method == "answerInlineQuery")
     results = json.loads(empty["results"]) if isinstance(empty["results"], str) else empty["results"]
     assert len(results) == min(10, len(lib.playbooks))

@@ -8,7 +8,7 @@ from bot.channels.html_text import split_message, to_plain, utf16_len
 from bot.content.library import load_library
 from bot.content.models import Check
 from bot.core.scoring import normalize, score_answer
-from bot.core.search import SearchIndex, fuzzy_pinyin, terms
+from bot.core.search import _SOUND, _WORD, SearchIndex, fuzzy_pinyin, word_key
 from tests.conftest import FIXTURES
 
 
@@ -137,9 +137,19 @@ def test_nothing_searchable_returns_nothing(index: SearchIndex) -> None:
     assert index.search("") == [] and index.search("😀😀") == [] and index.search("   ") == []
 
 
-def test_terms_cover_zh_pinyin_and_en() -> None:
-    got = terms("太贵 expensive")
-    assert "b:太贵" in got and any(k.startswith("p:") for k in got) and "w:expensive" in got
+def test_query_terms_are_syllable_pairs_and_known_words(index: SearchIndex) -> None:
+    got = index.query_terms("太贵 expensive")
+    assert sum(1 for k in got if k & _SOUND) == 1  # 太贵: one pair of syllables
+    assert got == index.query_terms("太桂 expensive")  # a homophone typo gives the same terms
+    word = index.word_ids[word_key("expensive")]
+    assert got[_WORD | word] == 1.0
+
+
+def test_unknown_english_word_stands_for_its_nearest_known_words(index: SearchIndex) -> None:
+    word = index.word_ids[word_key("expensive")]
+    typo = index.query_terms("expensiev")
+    assert 0 < typo[_WORD | word] < 1.0
+    assert index.query_terms("zzzzqqqq") == {}
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from telegram import (
@@ -27,6 +27,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
+    LinkPreviewOptions,
     Message,
     Update,
 )
@@ -72,6 +73,7 @@ ADMIN_REPORT_EVERY = 600.0  # the same error is reported to the admin chat at mo
 CLOCK = "clock"  # bot_data: a () -> aware datetime for the reminder job (tests control time)
 REMINDERS_EVERY = 300  # seconds between checks for due assignment reminders
 SCHEDULED_EVERY = 60  # seconds between checks for drill reminders and weekly digests (set per minute)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # no message of ours shows a link preview
 
 
 def _ctx(update: Update) -> Ctx:
@@ -86,21 +88,40 @@ def _ctx(update: Update) -> Ctx:
     )
 
 
+class _Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard that turns itself into Bot API data once, not on every send.
+
+    PTB calls `to_dict` for each message that carries a keyboard; for a card's buttons that
+    cost more than the rest of the send. Keyboards are immutable, so `_markup` reuses them.
+    """
+
+    __slots__ = ("_api",)
+
+    def __init__(self, keyboard: list[list[InlineKeyboardButton]]):
+        super().__init__(keyboard)
+        self._api = super().to_dict()  # a private name: PTB's frozen objects allow it
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        rows = [[dict(button) for button in row] for row in self._api["inline_keyboard"]]
+        return {**self._api, "inline_keyboard": rows}  # a fresh copy, as to_dict promises
+
+
+@lru_cache(maxsize=512)
 def _markup(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """The Telegram keyboard for our buttons, built once per distinct set (cards repeat)."""
     if not buttons:
         return None
-    keyboard = []
-    for row in buttons:
-        out = []
-        for b in row:
-            if b.url:
-                out.append(InlineKeyboardButton(b.label, url=b.url))
-            elif b.inline_query is not None:
-                out.append(InlineKeyboardButton(b.label, switch_inline_query=b.inline_query))
-            else:
-                out.append(InlineKeyboardButton(b.label, callback_data=b.action))
-        keyboard.append(out)
-    return InlineKeyboardMarkup(keyboard)
+    return _Keyboard([[_button(b) for b in row] for row in buttons])
+
+
+def _button(b: Button) -> InlineKeyboardButton:
+    if b.url:
+        return InlineKeyboardButton(b.label, url=b.url)
+    if b.inline_query is not None:
+        return InlineKeyboardButton(b.label, switch_inline_query=b.inline_query)
+    return InlineKeyboardButton(b.label, callback_data=b.action)
 
 
 # ---------------------------------------------------------------- talking to Telegram
@@ -214,7 +235,7 @@ async def _send_one(app: Application, bot: Bot, target: int, reply: Reply, edit:
 async def _send_text(
     app: Application, bot: Bot, target: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
-    send = partial(bot.send_message, target, reply_markup=markup, disable_web_page_preview=True)
+    send = partial(bot.send_message, target, reply_markup=markup, link_preview_options=NO_PREVIEW)
     try:
         await retrying(app, partial(send, text, parse_mode=ParseMode.HTML))
     except BadRequest as exc:

@@ -7,9 +7,12 @@ never returned, so the bot keeps running on its last good one.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,26 +68,124 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {near[0]!r}?" if near else ""
 
 
-@dataclass(frozen=True)
+# ---------------------------------------------------------------- compact cards
+#
+# Cards are most of a library's memory: as pydantic models a card costs ~15 KB for ~4 KB of
+# text, so a 10,000-card library would need ~150 MB. After validation each playbook's cards
+# are kept as zlib-compressed JSON in blocks of a few cards (cards of one playbook share words,
+# so a block compresses better than single cards), and a card is decoded back to its `Card`
+# model when used, through a small LRU cache. Content never changes: a reload builds new blocks.
+
+BLOCK_CARDS = 16  # cards per compressed block: ~20 MB for 10,000 cards; larger blocks cost more per decode
+ZLIB_LEVEL = 6
+CARD_CACHE = 256  # decoded `Card` models kept (~15 KB each); a browse list needs at most one playbook's
+
+
+#: The texts a card is looked up by, per language: title, customer lines (one per line),
+#: keywords (one per line), 30-second version.
+LOOKUP_FIELDS = ("title", "customer_lines", "keywords", "thirty_seconds")
+LOOKUP_SEP = "\x00"
+
+
+def lookup_texts(card: Card) -> list[str]:
+    """A card's `LOOKUP_FIELDS` as 8 texts: zh, then en."""
+    out = []
+    for lang in ("zh", "en"):
+        for name in LOOKUP_FIELDS:
+            text = getattr(card, name).get(lang)
+            out.append("\n".join(text) if isinstance(text, list) else text)
+    return [t.replace(LOOKUP_SEP, " ") for t in out]
+
+
+class _Block:
+    """Up to `BLOCK_CARDS` cards of one playbook as one compressed JSON array, and where each
+    card's JSON object starts and ends in it. Compared and hashed by identity (cache keys)."""
+
+    __slots__ = ("blob", "lookup", "spans")
+
+    def __init__(self, cards: list[Card]):
+        parts = [card.model_dump_json().encode() for card in cards]
+        spans, at = [], 1
+        for part in parts:
+            spans += [at, at + len(part)]
+            at += len(part) + 1
+        self.blob = zlib.compress(b"[" + b",".join(parts) + b"]", ZLIB_LEVEL)
+        self.spans = tuple(spans)
+        # What a card is looked up by, apart: the search index reads only this, and
+        # inflating and parsing every card's whole JSON would be most of its build time.
+        texts = [text for card in cards for text in lookup_texts(card)]
+        self.lookup = zlib.compress(LOOKUP_SEP.join(texts).encode(), 1)
+
+    def lookup_texts(self) -> list[str]:
+        """`LOOKUP_FIELDS` texts of every card of the block, card after card."""
+        return zlib.decompress(self.lookup).decode().split(LOOKUP_SEP)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every card of the block as plain JSON data, in order (no models built). Not
+        through `_inflate`'s cache: reading every block would only evict the useful ones."""
+        return json.loads(zlib.decompress(self.blob))
+
+    def card_json(self, index: int) -> bytes:
+        return _inflate(self)[self.spans[2 * index] : self.spans[2 * index + 1]]
+
+
+@lru_cache(maxsize=4)
+def _inflate(block: _Block) -> bytes:
+    """The block's JSON; kept for the few last blocks, as a browse list reads a whole playbook."""
+    return zlib.decompress(block.blob)
+
+
+@lru_cache(maxsize=CARD_CACHE)
+def _decode(block: _Block, index: int) -> Card:
+    return Card.model_validate_json(block.card_json(index))
+
+
+@dataclass(frozen=True, slots=True)
 class CardEntry:
-    """A card with the playbook it belongs to."""
+    """A card with the playbook it belongs to. The card itself is stored compressed;
+    `card` decodes it (cached), `record()` gives its plain data without a model."""
 
     playbook: Playbook
-    card: Card
+    id: str  # "<playbook-id>/<card-id>"
+    _block: _Block = field(repr=False)  # compared by identity: same library, same card
+    _index: int = field(repr=False)
 
     @property
-    def id(self) -> str:
-        return f"{self.playbook.id}/{self.card.id}"
+    def card(self) -> Card:
+        return _decode(self._block, self._index)
+
+    def record(self) -> dict[str, Any]:
+        """The card as plain JSON data (`card.model_dump(mode="json")`), never cached: the
+        caller may change it."""
+        return json.loads(self._block.card_json(self._index))
+
+
+def compact_playbook(pb: Playbook) -> tuple[Playbook, tuple[CardEntry, ...]]:
+    """A validated playbook as kept in a `Library`: the playbook without its card models
+    (they would all stay alive through it), and its cards as compact entries, in order."""
+    slim = pb.model_copy(update={"cards": []})
+    entries: list[CardEntry] = []
+    n_blocks = max(1, -(-len(pb.cards) // BLOCK_CARDS))
+    size = max(1, -(-len(pb.cards) // n_blocks))  # even blocks: no small last one
+    for start in range(0, len(pb.cards), size):
+        chunk = pb.cards[start : start + size]
+        block = _Block(chunk)
+        entries += [CardEntry(slim, f"{pb.id}/{card.id}", block, i) for i, card in enumerate(chunk)]
+    return slim, tuple(entries)
 
 
 @dataclass(frozen=True)
 class Library:
-    """All content, validated as a whole. Never mutated; reload builds a new one."""
+    """All content, validated as a whole. Never mutated; reload builds a new one.
+
+    `playbooks` hold no cards (`pb.cards` is empty): a playbook's cards, in file order, are
+    `playbook_cards(pb.id)`, and every card by its "<playbook>/<card>" ref is in `cards`."""
 
     playbooks: dict[str, Playbook]
     scenarios: dict[str, Scenario]
     checks: dict[str, Check]
     cards: dict[str, CardEntry]
+    cards_by_playbook: dict[str, tuple[CardEntry, ...]]
     questions: dict[str, tuple[Playbook, Question]]
     rubrics: dict[str, tuple[Check, ...]]
     scenarios_for_card: dict[str, tuple[str, ...]]
@@ -92,6 +193,32 @@ class Library:
 
     def card(self, ref: str) -> CardEntry | None:
         return self.cards.get(ref)
+
+    def playbook_cards(self, pb_id: str) -> tuple[CardEntry, ...]:
+        """The playbook's cards in file order (none for an unknown playbook)."""
+        return self.cards_by_playbook.get(pb_id, ())
+
+    def card_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(ref, the card as plain JSON data, as `card.model_dump(mode="json")`) for every
+        card in `cards` order: what the search index is built from. Each block is inflated
+        and parsed once, and no model is built."""
+        block, records = None, []
+        for ref, entry in self.cards.items():
+            if entry._block is not block:
+                block = entry._block
+                records = block.records()
+            yield ref, records[entry._index]
+
+    def card_lookup_texts(self) -> Iterator[tuple[str, list[str]]]:
+        """(ref, `lookup_texts` of the card) for every card in `cards` order, from each
+        block's lookup texts (inflated once per block; no JSON parsed, no model built)."""
+        block, texts = None, []
+        n = 2 * len(LOOKUP_FIELDS)
+        for ref, entry in self.cards.items():
+            if entry._block is not block:
+                block = entry._block
+                texts = block.lookup_texts()
+            yield ref, texts[n * entry._index : n * entry._index + n]
 
     def node_rubric(self, scenario_id: str, node_id: str) -> tuple[Check, ...]:
         return self.rubrics[f"rp:{scenario_id}/{node_id}"]
@@ -282,7 +409,7 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
         table[model.id] = model
         homes[(p.kind, model.id)] = p
 
-    cards: dict[str, CardEntry] = {}
+    cards: dict[str, None] = {}  # every card ref, in order
     for pb in playbooks.values():
         seen: dict[str, int] = {}
         for i, card in enumerate(pb.cards):
@@ -296,7 +423,7 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
                     ("cards", i, "id"),
                     f"card id {ref!r} is {len(ref)} characters; buttons carry at most {CARD_REF_MAX}",
                 )
-            cards[ref] = CardEntry(pb, card)
+            cards[ref] = None
 
     def resolve_card(p: _Parsed, path: tuple[Any, ...], ref: str, home_pb: str | None) -> str | None:
         full = ref if "/" in ref or home_pb is None else f"{home_pb}/{ref}"
@@ -372,19 +499,32 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
 
     if problems:
         return None, problems
+    slim, entries = _compact(playbooks)
     return (
         Library(
-            playbooks=playbooks,
+            playbooks=slim,
             scenarios=scenarios,
             checks=checks,
-            cards=cards,
-            questions=questions,
+            cards={entry.id: entry for pb_entries in entries.values() for entry in pb_entries},
+            cards_by_playbook=entries,
+            questions={qid: (slim[pb.id], q) for qid, (pb, q) in questions.items()},
             rubrics=rubrics,
             scenarios_for_card={k: tuple(v) for k, v in scenarios_for_card.items()},
             files=tuple(p.display for p in parsed),
         ),
         [],
     )
+
+
+def _compact(
+    playbooks: dict[str, Playbook],
+) -> tuple[dict[str, Playbook], dict[str, tuple[CardEntry, ...]]]:
+    """Every validated playbook without its card models, and its cards as compact entries."""
+    slim: dict[str, Playbook] = {}
+    entries: dict[str, tuple[CardEntry, ...]] = {}
+    for pid, pb in playbooks.items():
+        slim[pid], entries[pid] = compact_playbook(pb)
+    return slim, entries
 
 
 def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
@@ -456,7 +596,9 @@ def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
 def iter_texts(lib: Library) -> Iterator[str]:
     """Every user-facing string in the library (used by tests of size limits)."""
     for pb in lib.playbooks.values():
-        yield from _strings(pb.model_dump())
+        data = pb.model_dump()
+        data["cards"] = [entry.record() for entry in lib.playbook_cards(pb.id)]
+        yield from _strings(data)
     for sc in lib.scenarios.values():
         yield from _strings(sc.model_dump())
 

@@ -146,7 +146,8 @@ class LookupFeature(Feature):
         if pb is None:
             return [Reply(t(who.lang, "browse.unknown"))]
         text = f"<b>{e(pb.title.get(who.lang))}</b>\n{e(pb.summary.get(who.lang))}\n\n{t(who.lang, 'browse.cards')}"
-        buttons = [Button(c.title.get(who.lang), f"cd:{pb.id}/{c.id}") for c in pb.cards]
+        cards = self.coach.lib.playbook_cards(pid)
+        buttons = [Button(c.card.title.get(who.lang), f"cd:{c.id}") for c in cards]
         buttons.append(Button(t(who.lang, "btn.back"), "pbs:"))
         return [Reply(text, rows(*buttons), edit=True)]
 
@@ -185,7 +186,7 @@ class LookupFeature(Feature):
             return [Reply(t(who.lang, "stale_button"))]
         refs = [r if "/" in r else f"{entry.playbook.id}/{r}" for r in entry.card.related]
         if not refs:
-            refs = [f"{entry.playbook.id}/{c.id}" for c in entry.playbook.cards if c.id != entry.card.id]
+            refs = [c.id for c in self.coach.lib.playbook_cards(entry.playbook.id) if c.id != ref]
         buttons = [
             Button(_title(self.coach, r, who.lang), f"cd:{r}") for r in refs if r in self.coach.lib.cards
         ]
@@ -202,7 +203,7 @@ def inline_results(coach: Coach, who: Who, query: str) -> list[InlineResult]:
     query = " ".join(query.split())[:MAX_QUERY]
     lang = answer_lang(who, query)
     if len(query) < 2:
-        refs = [f"{pb.id}/{pb.cards[0].id}" for pb in coach.lib.playbooks.values()]
+        refs = [coach.lib.playbook_cards(pid)[0].id for pid in coach.lib.playbooks]
     else:
         hits = good_hits(coach.index.search(query, limit=8))
         refs = [h.card_id for h in hits]

@@ -57,7 +57,7 @@ def mastery(store: Store, lib: Library, user_id: int, now: datetime) -> dict[str
     for pid, pb in lib.playbooks.items():
         qids = [f"{pid}/{q.id}" for q in pb.quiz]
         quiz = sum(q in right for q in qids) / len(qids) if qids else None
-        cards = {f"{pid}/{c.id}" for c in pb.cards}
+        cards = {c.id for c in lib.playbook_cards(pid)}
         linked = [sid for sid, sc in lib.scenarios.items() if cards & set(sc.cards)]
         roleplay = sum(best.get(sid, 0.0) for sid in linked) / len(linked) if linked else None
         retention = min(1.0, recall[pid] / (len(cards) + len(qids)))

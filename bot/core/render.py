@@ -12,7 +12,28 @@ def e(text: object) -> str:
     return escape(str(text), quote=False)
 
 
+#: Rendered cards: (id of the entry, lang, full) -> (the entry, its HTML). Content never
+#: changes while its library lives, and a reload builds new entries; the cache holds each
+#: entry it rendered, so that id cannot be reused by another entry while the text is kept.
+#: (It also keeps a replaced library's rendered entries alive until it is next cleared.)
+_rendered: dict[tuple[int, str, bool], tuple[CardEntry, str]] = {}
+RENDERED_MAX = 512  # about 1.5 MB of text; the shipped library's cards in both languages are 108
+
+
 def card_html(entry: CardEntry, lang: str, full: bool = True) -> str:
+    """The card as HTML, rendered once per entry and language (every look-up sends one)."""
+    key = (id(entry), lang, full)
+    cached = _rendered.get(key)
+    if cached is not None and cached[0] is entry:
+        return cached[1]
+    html = _card_html(entry, lang, full)
+    if len(_rendered) >= RENDERED_MAX:
+        _rendered.clear()  # old libraries' cards go with the rest; the next look-ups refill it
+    _rendered[key] = (entry, html)
+    return html
+
+
+def _card_html(entry: CardEntry, lang: str, full: bool) -> str:
     card, pb = entry.card, entry.playbook
     lines = [f"<b>{e(card.title.get(lang))}</b>  ·  <i>{e(pb.title.get(lang))}</i>"]
     quote = card.customer_lines.get(lang)[0]

@@ -2,25 +2,28 @@
 
 Two stages keep it both tolerant and fast on large libraries:
 
-1. An inverted index over terms of every card's title, customer lines, keywords and
-   playbook tags: Chinese character bigrams, tone-less "fuzzy" pinyin bigrams (so a
-   near-homophone typo such as 太桂了 still meets 太贵了), English word stems and character
-   trigrams (so "expensiv" still meets "expensive"). IDF-weighted overlap picks candidates.
-2. rapidfuzz re-ranks the candidates by how well the query and the card's best line match
-   (partial matching copes with long, rambling messages that quote the customer).
+1. An inverted index over every card's title, customer lines, keywords, playbook tags and
+   (weakly) its talk-track. Chinese is indexed by pairs of syllables (tone-less, with the
+   usual accent merges), so a pinyin-keyboard slip such as 太桂了 meets 太贵了; English by
+   word stem. English typos are handled when asking: a word the library does not know is
+   replaced by the nearest words it does (rapidfuzz). The index is built with array
+   operations over whole batches of cards, never a Python step per character or word, so
+   ten thousand cards index in well under a second and a posting costs a few bytes.
+2. rapidfuzz re-ranks the best candidates by how well the query matches the card's single
+   closest line in the query's language (partial matching copes with long, rambling
+   messages that quote the customer).
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import unicodedata
-from array import array
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.content.library import Library
@@ -31,8 +34,6 @@ MAX_QUERY = 500  # characters read from a query; the rest of a long message is i
 MIN_SCORE = 45.0  # below this, a hit is noise: say so and offer playbooks instead
 CLOSE_GAP = 6.0  # hits within this of the best are "close" and shown as a list
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOP = frozenset(
     [
         "a",
@@ -112,11 +113,13 @@ _STOP = frozenset(
         "client",
     ]
 )
-_ZH_STOP = frozenset("的了吗呢吧啊呀么是在我你他她们这那就都也还说".replace("", " ").split())
 
-# Field weights: what a card is found by.
-W_TITLE, W_LINE, W_KEYWORD, W_TAG, W_BODY = 1.0, 1.0, 0.9, 0.35, 0.3
-W_DEEP = 0.2  # steps, principle, avoid
+# Field classes, strongest first: what a card is found by, and how much each says. A
+# card's steps, principle and phrases to avoid are what the trainee says, not what the
+# customer says: indexing them (half a card's text) found nothing the rest did not.
+LINES, KEYWORDS, TAGS, BODY = range(4)
+CLASS_WEIGHT = np.array([1.0, 0.9, 0.35, 0.3])
+_CLASSES = len(CLASS_WEIGHT)
 FUZZ_WEIGHT = 0.45
 FUZZ_WEIGHT_LONG = 0.2
 LONG_QUERY = 40  # characters; beyond this a message is a ramble, not a quote
@@ -125,11 +128,18 @@ RERANK = 10  # candidates re-ranked by line similarity
 RERANK_LONG = 5  # for long messages, where line similarity weighs less
 TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
-# Term-type weights: how much a shared term says.
-T_BIGRAM, T_PINYIN, T_UNI, T_WORD, T_TRI = 1.0, 0.8, 0.25, 1.0, 0.3
+TYPO_WEIGHT = 0.8  # a misspelt English word counts this much of the word it stands for
+TYPO_CUTOFF = 75.0  # how alike (rapidfuzz ratio) a misspelling and a known word must be
+CHUNK = 256  # cards indexed per batch: bounds the temporary arrays
 
+# Term keys: kind << 24 | payload. Postings sort as term << 30 | card << 8 | weight.
+_SOUND, _WORD = 1 << 24, 2 << 24
+_CARD_BITS = 22
+_KEY_LEN = 8  # an English word is keyed by its first 8 letters (base 37)
 
-# ---------------------------------------------------------------- text -> terms
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_SEP = "\x00"
 
 
 def normalize(text: str) -> str:
@@ -143,33 +153,86 @@ def _stem(word: str) -> str:
     return word
 
 
-def terms(text: str) -> dict[str, float]:
-    """The weighted terms of a text (max weight per term)."""
-    text = normalize(text)
-    out: dict[str, float] = {}
+# ---------------------------------------------------------------- sounds
 
-    def add(term: str, weight: float) -> None:
-        if out.get(term, 0.0) < weight:
-            out[term] = weight
 
-    for run in _CJK_RUN.findall(text):
-        pys = [fuzzy_pinyin(c) for c in run]
-        for i, ch in enumerate(run):
-            if ch not in _ZH_STOP:
-                add("u:" + ch, T_UNI)
-            if i + 1 < len(run):
-                add("b:" + run[i : i + 2], T_BIGRAM)
-                add("p:" + pys[i] + "|" + pys[i + 1], T_PINYIN)
-    for word in _WORD.findall(text):
-        if word in _STOP or len(word) < 2:
-            continue
-        stem = _stem(word)
-        add("w:" + stem, T_WORD)
-        if len(stem) >= 4:
-            padded = f"^{stem}$"
-            for i in range(len(padded) - 2):
-                add("t:" + padded[i : i + 3], T_TRI)
-    return out
+class _Sounds:
+    """Chinese character -> syllable id (1-4095; 0 = not a Chinese character).
+
+    Homophones share an id, so syllable pairs are the terms Chinese is indexed by. The
+    table fills in as characters are first seen, in the index build and in queries alike.
+    """
+
+    def __init__(self) -> None:
+        self.table = np.zeros(0x10000, dtype=np.uint16)
+        self.known = np.zeros(0x10000, dtype=bool)
+        self.syllables: dict[str, int] = {}
+
+    def _id(self, code: int) -> int:
+        syl = fuzzy_pinyin(chr(code))
+        sid = self.syllables.get(syl)
+        if sid is None:
+            sid = self.syllables[syl] = 1 + len(self.syllables) % 4095
+        self.table[code] = sid
+        self.known[code] = True
+        return sid
+
+    def fill(self, codes: np.ndarray) -> None:
+        seen = np.zeros(0x10000, dtype=bool)
+        seen[codes] = True
+        for code in np.flatnonzero(seen & ~self.known).tolist():
+            self._id(code)
+
+    def of(self, char: str) -> int:
+        code = ord(char)
+        return int(self.table[code]) if self.known[code] else self._id(code)
+
+
+SOUNDS = _Sounds()
+
+
+# ---------------------------------------------------------------- English words
+
+_LETTER = np.zeros(256, dtype=np.uint8)
+_ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789"
+for _i, _c in enumerate(_ALPHABET):
+    _LETTER[ord(_c)] = _LETTER[ord(_c.upper())] = _i
+_LETTER[ord(" ")] = 0
+
+
+def word_key(word: str) -> int:
+    """The first 8 letters of a lowercase ASCII word as one integer (base 37). Longer words
+    that share 8 letters share a key, which mostly joins words of one root."""
+    key = 0
+    for k in range(_KEY_LEN):
+        key = key * 37 + (_ALPHABET.index(word[k]) if k < len(word) else 0)
+    return key
+
+
+def _key_word(key: int) -> str:
+    letters = []
+    for _ in range(_KEY_LEN):
+        key, digit = divmod(key, 37)
+        letters.append(_ALPHABET[digit])
+    return "".join(reversed(letters)).rstrip()
+
+
+def _word_keys(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(key, segment) of every word of 2+ letters in `_SEP`-separated text (any case)."""
+    raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
+    val = _LETTER[raw]
+    edge = np.diff((val > 0).view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    long_enough = ends - starts >= 2
+    starts, lens = starts[long_enough], (ends - starts)[long_enough]
+    padded = np.concatenate([val, np.zeros(_KEY_LEN, dtype=np.uint8)])
+    letters = np.lib.stride_tricks.sliding_window_view(padded, _KEY_LEN)[starts]
+    letters[np.arange(_KEY_LEN) >= lens[:, None]] = 0  # the word ends: the rest is padding
+    keys = np.zeros(len(starts), dtype=np.uint64)
+    for k in range(_KEY_LEN):
+        keys *= np.uint64(37)
+        keys += letters[:, k]
+    return keys, np.searchsorted(np.flatnonzero(raw == 0), starts)
 
 
 # ---------------------------------------------------------------- the index
@@ -194,121 +257,227 @@ class Hit:
         }
 
 
+def _segments(texts: list[str], tags: dict[str, str]) -> Iterator[str]:
+    """A card's indexed text (its `lookup_texts`) as segments, zh then en, one per field class."""
+    for lang, (title, lines, keywords, thirty) in (("zh", texts[:4]), ("en", texts[4:])):
+        yield f"{title}\n{lines}"
+        yield keywords
+        yield tags[lang]
+        yield thirty
+
+
 class SearchIndex:
     """Built once per Library; searching is read-only and thread-safe."""
 
     def __init__(self, lib: Library):
         self.lib = lib
-        self.card_ids: list[str] = list(lib.cards)
-        self.line_groups: list[tuple[tuple[float, tuple[str, ...]], ...]] = []  # per card, by field weight
-        # Postings as compact arrays (card index, weight): a per-card dict of every term
-        # would cost ~100 bytes an entry, gigabytes on a large library.
-        post_ids: dict[str, array[int]] = defaultdict(lambda: array("I"))
-        post_w: dict[str, array[float]] = defaultdict(lambda: array("f"))
-        sizes: list[float] = []
-        for idx, cid in enumerate(self.card_ids):
-            entry = lib.cards[cid]
-            card, pb = entry.card, entry.playbook
-            fields: list[tuple[str, float]] = []
-            fields += [(card.title.zh, W_TITLE), (card.title.en, W_TITLE)]
-            fields += [(line, W_LINE) for line in card.customer_lines.all()]
-            fields += [(kw, W_KEYWORD) for kw in card.keywords.all()]
-            fields += [(tag, W_TAG) for tag in pb.tags.all()]
-            fields += [(pb.title.zh, W_TAG), (pb.title.en, W_TAG)]
-            fields += [(card.thirty_seconds.zh, W_BODY), (card.thirty_seconds.en, W_BODY)]
-            deep = [*card.steps, card.principle, *(a.say for a in card.avoid)]
-            fields += [(x.zh, W_DEEP) for x in deep] + [(x.en, W_DEEP) for x in deep]
-            merged: dict[str, float] = {}
-            counts: dict[str, int] = defaultdict(int)
-            for text, fw in fields:
-                for term, tw in terms(text).items():
-                    w = tw * fw
-                    counts[term] += fw >= W_KEYWORD
-                    if merged.get(term, 0.0) < w:
-                        merged[term] = w
-            # A term in many of a card's lines says the card is about it (saturating).
-            for term, c in counts.items():
-                if c > 1:
-                    merged[term] *= 1 + TF_BOOST * math.log(c)
-            sizes.append(sum(merged.values()))
-            groups: dict[float, list[str]] = defaultdict(list)
-            for text, w in fields:
-                if w >= W_KEYWORD and len(text) >= 2:
-                    groups[w].append(normalize(text))
-            self.line_groups.append(tuple((w, tuple(lines)) for w, lines in groups.items()))
-            for term, w in merged.items():
-                post_ids[term].append(idx)
-                post_w[term].append(w)
+        self.card_ids: list[str] = []
+        self.lines: list[tuple[str, str, str, str]] = []  # zh lines, zh keywords, en lines, en keywords
+        self.word_ids: dict[int, int] = {}  # word key -> stem id (-1: a stop word)
+        self.stem_ids: dict[str, int] = {}
+        tags = {
+            pid: {lang: "\n".join([pb.title.get(lang), *getattr(pb.tags, lang)]) for lang in ("zh", "en")}
+            for pid, pb in lib.playbooks.items()
+        }
+        batch: list[str] = []
+        pairs: list[np.ndarray] = []
+        for ref, texts in lib.card_lookup_texts():
+            self.card_ids.append(ref)
+            batch += _segments(texts, tags[ref.split("/", 1)[0]])
+            if len(batch) >= CHUNK * 2 * _CLASSES:
+                pairs.append(self._index_batch(batch, len(self.card_ids) - len(batch) // (2 * _CLASSES)))
+                batch = []
+        if batch:
+            pairs.append(self._index_batch(batch, len(self.card_ids) - len(batch) // (2 * _CLASSES)))
+        self.vocab = list(self.stem_ids)
+        self._postings(pairs)
+
+    # ------------------------------------------------------------ build
+
+    def _index_batch(self, segments: list[str], first: int) -> np.ndarray:
+        """Sorted (term, card, weight) keys of a batch of cards, each (term, card) once."""
+        per_card = 2 * _CLASSES
+        zh_parts = [s for i, s in enumerate(segments) if i % per_card < _CLASSES]
+        en_parts = [s for i, s in enumerate(segments) if i % per_card >= _CLASSES]
+        for c in range(0, len(zh_parts), _CLASSES):
+            groups = (zh_parts[c], zh_parts[c + 1], en_parts[c], en_parts[c + 1])
+            self.lines.append(tuple(g.lower() for g in groups))  # type: ignore[arg-type]
+        zh, en = _SEP.join(zh_parts), _SEP.join(en_parts)
+        found = [self._sound_pairs(zh), self._words(en)]  # English inside Chinese lines added nothing
+        terms = np.concatenate([t for t, _ in found])
+        segment = np.concatenate([s for _, s in found]).astype(np.uint64)
+        card = np.uint64(first) + segment // np.uint64(_CLASSES)
+        keys = (terms << np.uint64(_CARD_BITS + 3)) | (card << np.uint64(3)) | (segment % np.uint64(_CLASSES))
+        keys.sort()
+        cls = (keys & np.uint64(7)).astype(np.intp)
+        pair = keys >> np.uint64(3)
+        starts = np.flatnonzero(np.concatenate([[len(pair) > 0], pair[1:] != pair[:-1]]))
+        count = np.add.reduceat((cls <= KEYWORDS).astype(np.int32), starts) if len(starts) else cls[:0]
+        weight = CLASS_WEIGHT[cls[starts]] * (1 + TF_BOOST * np.log(np.maximum(count, 1)))
+        quantised = np.clip(np.rint(weight * 100), 1, 255).astype(np.uint64)
+        return (pair[starts] << np.uint64(8)) | quantised
+
+    def _sound_pairs(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(term, segment) of every pair of adjacent Chinese syllables."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        cjk = ((codes >= 0x3400) & (codes <= 0x9FFF)) | ((codes >= 0xF900) & (codes <= 0xFAFF))
+        SOUNDS.fill(codes[cjk])
+        sound = np.zeros(len(codes), dtype=np.uint64)
+        sound[cjk] = SOUNDS.table[codes[cjk]]
+        at = np.flatnonzero((sound[:-1] != 0) & (sound[1:] != 0))
+        terms = np.uint64(_SOUND) | (sound[at] << np.uint64(12)) | sound[at + 1]
+        return terms, np.searchsorted(np.flatnonzero(codes == 0), at)
+
+    def _words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(term, segment) of every English word that is not a stop word."""
+        keys, segment = _word_keys(text)
+        both = np.sort((keys << np.uint64(16)) | segment.astype(np.uint64))
+        key = both >> np.uint64(16)
+        starts = np.flatnonzero(np.concatenate([[len(key) > 0], key[1:] != key[:-1]]))
+        ids = np.array([self._word_id(k) for k in key[starts].tolist()], dtype=np.int64)
+        word = np.repeat(ids, np.diff(np.append(starts, len(key))))
+        keep = word >= 0
+        return np.uint64(_WORD) | word[keep].astype(np.uint64), (both & np.uint64(0xFFFF))[keep]
+
+    def _word_id(self, key: int) -> int:
+        wid = self.word_ids.get(key)
+        if wid is None:
+            word = _key_word(key)
+            wid = -1 if word in _STOP else self.stem_ids.setdefault(_stem(word), len(self.stem_ids))
+            self.word_ids[key] = wid
+        return wid
+
+    def _postings(self, batches: list[np.ndarray]) -> None:
+        """Term-major postings (compressed sparse rows) from the batches' keys. One scratch
+        array at a time: on a large library the keys are tens of megabytes."""
+        pairs = np.concatenate(batches) if batches else np.zeros(0, dtype=np.uint64)
+        batches.clear()
+        pairs.sort()
         n = max(1, len(self.card_ids))
-        avg = sum(sizes) / n if sizes else 1.0
-        self.norm = [(1 - LEN_NORM) + LEN_NORM * size / avg for size in sizes]
-        self.idf = {term: math.log(1 + n / len(ids)) for term, ids in post_ids.items()}
+        scratch = pairs >> np.uint64(_CARD_BITS + 8)  # the term
+        starts = np.flatnonzero(np.concatenate([[len(pairs) > 0], scratch[1:] != scratch[:-1]]))
+        self.term_keys = scratch[starts]
+        df = np.diff(np.append(starts, len(pairs)))
+        self.idf = np.log1p(n / np.maximum(df, 1))
+        np.right_shift(pairs, np.uint64(8), out=scratch)
+        np.bitwise_and(scratch, np.uint64((1 << _CARD_BITS) - 1), out=scratch)
+        card = scratch.astype(np.uint32)
+        np.bitwise_and(pairs, np.uint64(0xFF), out=scratch)
+        weight = scratch.astype(np.uint8)
+        del pairs, scratch
+        sizes = np.bincount(card, weights=weight, minlength=n) / 100
+        self.inv_norm = 1 / ((1 - LEN_NORM) + LEN_NORM * sizes / (sizes.mean() or 1.0)) / 100
         # Very common terms do not generate candidates (keeps big libraries fast).
-        common = max(50, n // 5)
-        self.postings = {t: (ids, post_w[t]) for t, ids in post_ids.items() if len(ids) <= common}
+        common = df > max(50, n // 5)
+        keep = np.repeat(~common, df)
+        self.offsets = np.concatenate([[0], np.cumsum(np.where(common, 0, df))])
+        self.post_card = card[keep].astype(np.uint16 if n <= 0xFFFF else np.uint32)
+        self.post_weight = weight[keep]
 
     # ------------------------------------------------------------ query
+
+    def query_terms(self, text: str) -> dict[int, float]:
+        """The weighted term keys of a (normalised) query."""
+        out: dict[int, float] = {}
+        for run in _CJK_RUN.findall(text):
+            ids = [SOUNDS.of(c) for c in run]
+            for a, b in pairwise(ids):
+                out[_SOUND | a << 12 | b] = 1.0
+        for word in _WORD_RE.findall(text):
+            if len(word) < 2 or word in _STOP:
+                continue
+            wid = self.word_ids.get(word_key(word))
+            if wid is None:
+                wid = self.stem_ids.get(_stem(word))
+            if wid is not None:
+                if wid >= 0:
+                    out[_WORD | wid] = 1.0
+                continue
+            if len(word) >= 4:
+                stem = _stem(word)
+                for _near, similarity, sid in process.extract(
+                    stem, self.vocab, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=2
+                ):
+                    key = _WORD | sid
+                    out[key] = max(out.get(key, 0.0), TYPO_WEIGHT * similarity / 100)
+        return out
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
         query = query[:MAX_QUERY]
         lang = detect_lang(query) or "en"
-        q_terms = terms(query)
-        if not q_terms:
-            return []
-        q_mass = sum(self.idf.get(t, 1.0) * w for t, w in q_terms.items()) or 1.0
-        overlap: dict[int, float] = defaultdict(float)
-        norm = self.norm
-        for term, qw in q_terms.items():
-            posting = self.postings.get(term)
-            if posting is None:
-                continue
-            weight = self.idf[term] * qw
-            for idx, w in zip(*posting, strict=True):
-                overlap[idx] += weight * w / norm[idx]
-        if not overlap:
-            return []
         qn = normalize(query)
+        q_terms = self.query_terms(qn)
+        qn = query.lower()  # compared with card lines as written (not NFKC-folded)
+        if not q_terms or not len(self.term_keys):
+            return []
+        keys = np.fromiter(q_terms, dtype=np.uint64, count=len(q_terms))
+        q_weight = np.fromiter(q_terms.values(), dtype=np.float64, count=len(q_terms))
+        at = np.minimum(np.searchsorted(self.term_keys, keys), len(self.term_keys) - 1)
+        found = self.term_keys[at] == keys
+        idf = np.where(found, self.idf[at], 1.0)
+        q_mass = float((idf * q_weight).sum()) or 1.0
+        lo, hi = self.offsets[at[found]], self.offsets[at[found] + 1]
+        if not (hi > lo).any():
+            return []
+        spans = [slice(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        cards = np.concatenate([self.post_card[s] for s in spans])
+        per_term = (idf * q_weight)[found][hi > lo]
+        weights = np.concatenate([self.post_weight[s] for s in spans]) * np.repeat(
+            per_term, hi[hi > lo] - lo[hi > lo]
+        )
+        overlap = np.bincount(cards, weights=weights, minlength=len(self.card_ids)) * self.inv_norm
         k = RERANK if len(qn) <= LONG_QUERY else RERANK_LONG
-        top = heapq.nlargest(k, overlap.items(), key=lambda kv: kv[1])
+        top = np.flatnonzero(overlap)
+        if len(top) > k:
+            top = top[np.argpartition(overlap[top], -k)[-k:]]
+        long = len(qn) > LONG_QUERY
+        fw = FUZZ_WEIGHT_LONG if long else FUZZ_WEIGHT
+        candidates = top.tolist()
+        fz, matched = self._best_lines(qn, lang, candidates, long)
         hits = []
-        for idx, mass in top:
-            coverage = mass / q_mass
-            fz, matched = self._best_line(qn, idx)
-            saturated = 1 - math.exp(-COVERAGE_MULT * coverage)
-            fw = FUZZ_WEIGHT if len(qn) <= LONG_QUERY else FUZZ_WEIGHT_LONG
-            score = 100 * ((1 - fw) * saturated + fw * fz / 100)
-            hits.append(Hit(self.card_ids[idx], score, lang, matched))
+        for idx, f, m in zip(candidates, fz, matched, strict=True):
+            saturated = 1 - math.exp(-COVERAGE_MULT * overlap[idx] / q_mass)
+            score = 100 * ((1 - fw) * saturated + fw * f / 100)
+            hits.append(Hit(self.card_ids[idx], score, lang, m))
         hits.sort(key=lambda h: (-h.score, h.card_id))
         return hits[:limit]
 
-    def _best_line(self, qn: str, idx: int) -> tuple[float, str]:
-        """The card line most like the query (one C-level pass per line group).
+    def _best_lines(self, qn: str, lang: str, cards: list[int], long: bool) -> tuple[list[float], list[str]]:
+        """For each candidate card, how like the query its closest line is (0-100), and that line.
 
-        A long message is compared by partial matching against lines it could contain; a
-        short one by whole-string similarity, with partial matching slightly discounted.
+        Lines are the query's language's (both languages' when a Chinese query has English
+        words in it); keywords count 0.9 of a customer line. A long message is compared by
+        partial matching against lines it could contain; a short one by whole-string
+        similarity, with partial matching slightly discounted. One C-level pass per scorer
+        over the lines of all candidates.
         """
-        best, matched = 0.0, ""
-        n = len(qn)
-        for fw, lines in self.line_groups[idx]:
-            if n > LONG_QUERY:
-                hit = process.extractOne(qn, lines, scorer=fuzz.partial_ratio, processor=None)
-                if hit:
-                    damp = min(1.0, len(hit[0]) / 6)
-                    s = hit[1] * damp * fw
-                    if s > best:
-                        best, matched = s, hit[0]
-                continue
-            whole = process.extractOne(qn, lines, scorer=fuzz.ratio, processor=None)
-            part = (
-                process.extractOne(qn, lines, scorer=fuzz.partial_ratio, processor=None) if n >= 2 else None
-            )
-            for text, score in (
-                (whole[0], whole[1]) if whole else ("", 0.0),
-                (part[0], 0.9 * part[1]) if part else ("", 0.0),
-            ):
-                if score * fw > best:
-                    best, matched = score * fw, text
-        return best, matched
+        groups = (0, 1, 2, 3) if lang == "zh" and _WORD_RE.search(qn) else (0, 1) if lang == "zh" else (2, 3)
+        lines: list[str] = []
+        weight: list[float] = []
+        bounds = [0]
+        for idx in cards:
+            card_lines = self.lines[idx]
+            for g in groups:
+                part = card_lines[g].split("\n")
+                lines += part
+                weight += [0.9 if g % 2 else 1.0] * len(part)
+            bounds.append(len(lines))
+        if not lines:
+            return [0.0] * len(cards), [""] * len(cards)
+        w = np.asarray(weight)
+        partial = process.cdist([qn], lines, scorer=fuzz.partial_ratio, dtype=np.float32)[0]
+        if long:
+            damp = np.minimum(1.0, np.fromiter(map(len, lines), dtype=np.float64, count=len(lines)) / 6)
+            best = partial * damp * w
+        else:
+            whole = process.cdist([qn], lines, scorer=fuzz.ratio, dtype=np.float32)[0]
+            best = np.maximum(whole, 0.9 * partial) * w
+        scores, matched = [], []
+        for a, b in pairwise(bounds):
+            at = a + int(np.argmax(best[a:b])) if b > a else -1
+            scores.append(float(best[at]) if at >= 0 else 0.0)
+            matched.append(lines[at] if at >= 0 else "")
+        return scores, matched
 
     def nearest_playbooks(self, query: str, n: int = 3) -> list[str]:
         """Playbooks whose cards come closest, for a query with no good match."""

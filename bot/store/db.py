@@ -7,6 +7,7 @@ returns, so what the core stored survives a crash right after.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.utils import dedupe_keys
 
 from bot.errors import StoreError
 from bot.store.migrations import migrations
@@ -25,6 +27,22 @@ ACTIVITY_RESOLUTION_MIN = 10
 
 def _minutes_ago(minutes: int) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+#: The statements `Store.query` and `Store.one` run (anything else is a write, or no rows).
+_READS = frozenset({"select", "with", "pragma", "explain", "values"})
+_WORD = re.compile(r"\s*([A-Za-z]+)")
+
+
+def _first_word(sql: str) -> str:
+    word = _WORD.match(sql)
+    return word.group(1).lower() if word else ""
+
+
+def _keys(cursor: sqlite3.Cursor) -> list[str]:
+    """Column names; a repeated one gets a suffix (`id`, `id_2`) as sqlite-utils gives it."""
+    names = [d[0] for d in cursor.description]
+    return names if len(set(names)) == len(names) else list(dedupe_keys(names))
 
 
 def now() -> str:
@@ -76,11 +94,26 @@ class Store:
             self.db.conn.execute("ROLLBACK")
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        """Rows as dicts. A plain read: sqlite-utils' `db.query` wraps every read in a
+        SAVEPOINT and RELEASE, three statements where one does (a look-up reads twice)."""
+        cursor = self._read(sql, params)
+        keys = _keys(cursor)
+        return [dict(zip(keys, row, strict=True)) for row in cursor]
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
-        rows = self.query(sql, params)
-        return rows[0] if rows else None
+        cursor = self._read(sql, params)
+        row = cursor.fetchone()
+        cursor.close()  # ends the statement now: an unfinished read would pin a WAL snapshot
+        return None if row is None else dict(zip(_keys(cursor), row, strict=True))
+
+    def _read(self, sql: str, params: Any) -> sqlite3.Cursor:
+        # Reads only: the writes go through `tx()`, and nothing here may commit one by accident.
+        if _first_word(sql) not in _READS:
+            raise ValueError(f"Store.query and Store.one only read; got {sql[:40]!r}")
+        cursor = self.db.conn.execute(sql, () if params is None else params)
+        if cursor.description is None:
+            raise ValueError(f"not a query that returns rows: {sql[:40]!r}")
+        return cursor
 
     # ------------------------------------------------------------ users
 
