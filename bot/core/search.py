@@ -334,7 +334,12 @@ class SearchIndex:
         both = np.sort((keys << np.uint64(16)) | segment.astype(np.uint64))
         key = both >> np.uint64(16)
         starts = np.flatnonzero(np.concatenate([[len(key) > 0], key[1:] != key[:-1]]))
-        ids = np.array([self._word_id(k) for k in key[starts].tolist()], dtype=np.int64)
+        distinct = key[starts].tolist()
+        known = map(self.word_ids.get, distinct)  # C-level; only new words take the slow path
+        ids = np.array(
+            [self._word_id(k) if i is None else i for k, i in zip(distinct, known, strict=True)],
+            dtype=np.int64,
+        )
         word = np.repeat(ids, np.diff(np.append(starts, len(key))))
         keep = word >= 0
         return np.uint64(_WORD) | word[keep].astype(np.uint64), (both & np.uint64(0xFFFF))[keep]
