@@ -200,8 +200,8 @@ class Library:
 
     def card_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(ref, the card as plain JSON data, as `card.model_dump(mode="json")`) for every
-        card in `cards` order: what the search index is built from. Each block is inflated
-        and parsed once, and no model is built."""
+        card in `cards` order. Each block is inflated and parsed once, and no model is
+        built. (The search index reads the lighter `card_lookup_texts`.)"""
         block, records = None, []
         for ref, entry in self.cards.items():
             if entry._block is not block:

@@ -26,7 +26,7 @@ from itertools import pairwise
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.content.library import Library
+from bot.content.library import LOOKUP_SEP, Library
 from bot.core.pinyin import fuzzy_pinyin
 from bot.i18n import detect_lang
 
@@ -139,7 +139,7 @@ _KEY_LEN = 8  # an English word is keyed by its first 8 letters (base 37)
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD_RE = re.compile(r"[a-z0-9]+")
-_SEP = "\x00"
+_SEP = LOOKUP_SEP  # joins a batch's segments: card texts never contain it
 
 
 def normalize(text: str) -> str:
@@ -276,7 +276,10 @@ class SearchIndex:
         self.word_ids: dict[int, int] = {}  # word key -> stem id (-1: a stop word)
         self.stem_ids: dict[str, int] = {}
         tags = {
-            pid: {lang: "\n".join([pb.title.get(lang), *getattr(pb.tags, lang)]) for lang in ("zh", "en")}
+            pid: {
+                lang: "\n".join([pb.title.get(lang), *pb.tags.get(lang)]).replace(_SEP, " ")
+                for lang in ("zh", "en")
+            }
             for pid, pb in lib.playbooks.items()
         }
         batch: list[str] = []
