@@ -52,9 +52,11 @@ from bot.channels.html_text import split_message, to_plain
 from bot.config import Settings
 from bot.core.coach import Coach
 from bot.core.reply import Button, Ctx, Reply
+from bot.errors import StoreError
 from bot.health import HEARTBEAT_EVERY, heartbeat_file
 from bot.i18n import LANGS, lang_from_platform, t
 from bot.logs import redact
+from bot.store.db import EVENT_DELAY_S
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +462,17 @@ def build_application(
     if app.job_queue is not None:  # reminders are decided from the store each run: a restart loses none
         app.job_queue.run_repeating(on_due_reminders, REMINDERS_EVERY, first=60, name="due-reminders")
         app.job_queue.run_repeating(on_scheduled, SCHEDULED_EVERY, first=30, name="scheduled")
+        app.job_queue.run_repeating(on_flush_events, EVENT_DELAY_S, first=EVENT_DELAY_S, name="flush-events")
     return app
+
+
+async def on_flush_events(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Write buffered look-up events when the bot is quiet (a busy bot writes them as it goes)."""
+    coach: Coach = context.application.bot_data[COACH]
+    try:
+        coach.store.flush_events()
+    except StoreError as exc:
+        log.warning("could not save look-up events yet: %s", exc)
 
 
 async def on_due_reminders(context: CallbackContext[Any, Any, Any, Any]) -> None:

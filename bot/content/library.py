@@ -135,6 +135,11 @@ def _inflate(block: _Block) -> bytes:
     return zlib.decompress(block.blob)
 
 
+@lru_cache(maxsize=8)
+def _block_lookup(block: _Block) -> list[str]:
+    return block.lookup_texts()
+
+
 @lru_cache(maxsize=CARD_CACHE)
 def _decode(block: _Block, index: int) -> Card:
     return Card.model_validate_json(block.card_json(index))
@@ -158,6 +163,12 @@ class CardEntry:
         """The card as plain JSON data (`card.model_dump(mode="json")`), never cached: the
         caller may change it."""
         return json.loads(self._block.card_json(self._index))
+
+    def lookup_texts(self) -> list[str]:
+        """The card's `lookup_texts` (8 texts, zh then en), from its block's look-up texts
+        (the last few blocks' are kept: candidates of one search often share a block)."""
+        n = 2 * len(LOOKUP_FIELDS)
+        return _block_lookup(self._block)[n * self._index : n * self._index + n]
 
 
 def compact_playbook(pb: Playbook) -> tuple[Playbook, tuple[CardEntry, ...]]:

@@ -28,6 +28,7 @@ from rapidfuzz import fuzz, process
 
 from bot.content.library import LOOKUP_SEP, Library
 from bot.core.pinyin import fuzzy_pinyin
+from bot.core.rerank import LineRanker
 from bot.i18n import detect_lang
 
 MAX_QUERY = 500  # characters read from a query; the rest of a long message is ignored
@@ -130,6 +131,7 @@ TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
 TYPO_WEIGHT = 0.8  # a misspelt English word counts this much of the word it stands for
 TYPO_CUTOFF = 75.0  # how alike (rapidfuzz ratio) a misspelling and a known word must be
+WORD_MEMORY = 50_000  # distinct query words whose terms are remembered
 CHUNK = 256  # cards indexed per batch: bounds the temporary arrays
 
 # Term keys: kind << 24 | payload. Postings sort as term << 30 | card << 8 | weight.
@@ -272,9 +274,9 @@ class SearchIndex:
     def __init__(self, lib: Library):
         self.lib = lib
         self.card_ids: list[str] = []
-        self.lines: list[tuple[str, str, str, str]] = []  # zh lines, zh keywords, en lines, en keywords
         self.word_ids: dict[int, int] = {}  # word key -> stem id (-1: a stop word)
         self.stem_ids: dict[str, int] = {}
+        self._word_terms: dict[str, tuple[tuple[int, float], ...]] = {}  # see _terms_of_word
         tags = {
             pid: {
                 lang: "\n".join([pb.title.get(lang), *pb.tags.get(lang)]).replace(_SEP, " ")
@@ -294,6 +296,7 @@ class SearchIndex:
             pairs.append(self._index_batch(batch, len(self.card_ids) - len(batch) // (2 * _CLASSES)))
         self.vocab = list(self.stem_ids)
         self._postings(pairs)
+        self.ranker = LineRanker(lib, self.card_ids)
 
     # ------------------------------------------------------------ build
 
@@ -302,9 +305,6 @@ class SearchIndex:
         per_card = 2 * _CLASSES
         zh_parts = [s for i, s in enumerate(segments) if i % per_card < _CLASSES]
         en_parts = [s for i, s in enumerate(segments) if i % per_card >= _CLASSES]
-        for c in range(0, len(zh_parts), _CLASSES):
-            groups = (zh_parts[c], zh_parts[c + 1], en_parts[c], en_parts[c + 1])
-            self.lines.append(tuple(g.lower() for g in groups))  # type: ignore[arg-type]
         zh, en = _SEP.join(zh_parts), _SEP.join(en_parts)
         found = [self._sound_pairs(zh), self._words(en)]  # English inside Chinese lines added nothing
         terms = np.concatenate([t for t, _ in found])
@@ -392,23 +392,32 @@ class SearchIndex:
             for a, b in pairwise(ids):
                 out[_SOUND | a << 12 | b] = 1.0
         for word in _WORD_RE.findall(text):
-            if len(word) < 2 or word in _STOP:
-                continue
+            terms = self._word_terms.get(word)
+            if terms is None:
+                terms = self._terms_of_word(word)
+            for key, weight in terms:
+                out[key] = max(out.get(key, 0.0), weight)
+        return out
+
+    def _terms_of_word(self, word: str) -> tuple[tuple[int, float], ...]:
+        """An English query word's terms: its own stem's, or a misspelling's nearest known
+        words'. Remembered: people ask with the same words over and over."""
+        terms: tuple[tuple[int, float], ...] = ()
+        if len(word) >= 2 and word not in _STOP:
             wid = self.word_ids.get(word_key(word))
             if wid is None:
                 wid = self.stem_ids.get(_stem(word))
             if wid is not None:
-                if wid >= 0:
-                    out[_WORD | wid] = 1.0
-                continue
-            if len(word) >= 4:
-                stem = _stem(word)
-                for _near, similarity, sid in process.extract(
-                    stem, self.vocab, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=2
-                ):
-                    key = _WORD | sid
-                    out[key] = max(out.get(key, 0.0), TYPO_WEIGHT * similarity / 100)
-        return out
+                terms = ((_WORD | wid, 1.0),) if wid >= 0 else ()
+            elif len(word) >= 4:
+                near = process.extract(
+                    _stem(word), self.vocab, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=2
+                )
+                terms = tuple((_WORD | sid, TYPO_WEIGHT * similarity / 100) for _, similarity, sid in near)
+        if len(self._word_terms) >= WORD_MEMORY:
+            self._word_terms.clear()
+        self._word_terms[word] = terms
+        return terms
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
         query = query[:MAX_QUERY]
@@ -441,7 +450,8 @@ class SearchIndex:
         long = len(qn) > LONG_QUERY
         fw = FUZZ_WEIGHT_LONG if long else FUZZ_WEIGHT
         candidates = top.tolist()
-        fz, matched = self._best_lines(qn, lang, candidates, long)
+        mixed = lang == "zh" and _WORD_RE.search(qn) is not None
+        fz, matched = self.ranker.best_lines(qn, "mixed" if mixed else lang, candidates, long)
         hits = []
         for idx, f, m in zip(candidates, fz, matched, strict=True):
             saturated = 1 - math.exp(-COVERAGE_MULT * overlap[idx] / q_mass)
@@ -449,43 +459,6 @@ class SearchIndex:
             hits.append(Hit(self.card_ids[idx], score, lang, m))
         hits.sort(key=lambda h: (-h.score, h.card_id))
         return hits[:limit]
-
-    def _best_lines(self, qn: str, lang: str, cards: list[int], long: bool) -> tuple[list[float], list[str]]:
-        """For each candidate card, how like the query its closest line is (0-100), and that line.
-
-        Lines are the query's language's (both languages' when a Chinese query has English
-        words in it); keywords count 0.9 of a customer line. A long message is compared by
-        partial matching against lines it could contain; a short one by whole-string
-        similarity, with partial matching slightly discounted. One C-level pass per scorer
-        over the lines of all candidates.
-        """
-        groups = (0, 1, 2, 3) if lang == "zh" and _WORD_RE.search(qn) else (0, 1) if lang == "zh" else (2, 3)
-        lines: list[str] = []
-        weight: list[float] = []
-        bounds = [0]
-        for idx in cards:
-            card_lines = self.lines[idx]
-            for g in groups:
-                part = card_lines[g].split("\n")
-                lines += part
-                weight += [0.9 if g % 2 else 1.0] * len(part)
-            bounds.append(len(lines))
-        if not lines:
-            return [0.0] * len(cards), [""] * len(cards)
-        w = np.asarray(weight)
-        partial = process.cdist([qn], lines, scorer=fuzz.partial_ratio, dtype=np.float32)[0]
-        if long:
-            damp = np.minimum(1.0, np.fromiter(map(len, lines), dtype=np.float64, count=len(lines)) / 6)
-            best = partial * damp * w
-        else:
-            whole = process.cdist([qn], lines, scorer=fuzz.ratio, dtype=np.float32)[0]
-            best = np.maximum(whole, 0.9 * partial) * w
-        scores, matched = [], []
-        for a, b in pairwise(bounds):
-            at = a + int(np.argmax(best[a:b])) if b > a else -1
-            scores.append(float(best[at]) if at >= 0 else 0.0)
-            matched.append(lines[at] if at >= 0 else "")
-        return scores, matched
 
     def nearest_playbooks(self, query: str, n: int = 3) -> list[str]:
         """Playbooks whose cards come closest, for a query with no good match."""

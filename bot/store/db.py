@@ -1,14 +1,20 @@
 """Open the database (WAL, migrations applied) and the small query helpers the core needs.
 
 One `Store` per process is the single writer. Every method that writes commits before it
-returns, so what the core stored survives a crash right after.
+returns, so what the core stored survives a crash right after, with one exception: look-up
+events (what was searched, viewed, shared) are usage statistics, and a commit for each was
+a third of a look-up's time. They are kept in memory and written together, within
+`EVENT_DELAY_S` or `EVENT_BATCH` events, and always before anything else is read or
+written, so no reader ever misses one; a crash loses at most those few seconds of them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -20,6 +26,16 @@ from sqlite_utils.utils import dedupe_keys
 
 from bot.errors import StoreError
 from bot.store.migrations import migrations
+
+log = logging.getLogger(__name__)
+
+#: Buffered look-up events are written when this many are waiting ...
+EVENT_BATCH = 64
+#: ... or the oldest has waited this long (s); the Telegram channel also flushes this often.
+EVENT_DELAY_S = 2.0
+#: If the database refuses them for a long while, older events are dropped beyond this.
+EVENT_BUFFER_MAX = 10_000
+_INSERT_EVENTS = "insert into events (user_id, kind, ref, text, lang, score, ts) values (?, ?, ?, ?, ?, ?, ?)"
 
 #: How stale users.last_active may get before a message refreshes it (reports show the day).
 ACTIVITY_RESOLUTION_MIN = 10
@@ -58,25 +74,39 @@ class Store:
         conn = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA foreign_keys = ON")
-        self.db = Database(conn)
+        self._db = Database(conn)
         if str(path) != ":memory:":
-            self.db.enable_wal()
+            self._db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
-        migrations.apply(self.db)
+        migrations.apply(self._db)
+        self._events: list[tuple[Any, ...]] = []  # look-up events not yet written
+        self._events_since = 0.0  # monotonic time the oldest of them was logged
+
+    @property
+    def db(self) -> Database:
+        """The sqlite-utils database, for what the helpers here do not cover. Buffered
+        events are written first, so whatever is read or written through it sees them."""
+        self.flush_events()
+        return self._db
 
     def close(self) -> None:
-        self.db.conn.close()
+        try:
+            self.flush_events()
+        except StoreError:
+            log.exception("could not save %d look-up events before closing", len(self._events))
+        self._db.conn.close()
 
     @contextmanager
     def tx(self) -> Iterator[Database]:
         """One atomic write: all of it commits, or none of it (and a StoreError is raised)."""
-        conn = self.db.conn
+        conn = self._db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"database busy: {exc}") from exc
         try:
-            yield self.db
+            written = self._write_events(conn)  # in the same commit, and before this write
+            yield self._db
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"could not save: {exc}") from exc
@@ -88,19 +118,58 @@ class Store:
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"could not save: {exc}") from exc
+        del self._events[:written]
 
     def _rollback(self) -> None:
         with suppress(sqlite3.Error):  # SQLite may already have rolled back (e.g. on SQLITE_FULL)
-            self.db.conn.execute("ROLLBACK")
+            self._db.conn.execute("ROLLBACK")
+
+    # ------------------------------------------------------------ look-up events
+
+    def _write_events(self, conn: sqlite3.Connection) -> int:
+        """Inside a transaction: insert the buffered events; how many were taken. Events a
+        constraint refuses (their user was deleted meanwhile) are dropped, never left to
+        fail every later write."""
+        taken = len(self._events)
+        if not taken:
+            return 0
+        conn.execute("SAVEPOINT events")
+        try:
+            conn.executemany(_INSERT_EVENTS, self._events[:taken])
+        except sqlite3.IntegrityError:
+            conn.execute("ROLLBACK TO events")
+            for event in self._events[:taken]:
+                try:
+                    conn.execute(_INSERT_EVENTS, event)
+                except sqlite3.IntegrityError as exc:
+                    log.error("dropped a look-up event the database refused (%s): %s", exc, event[:3])
+        conn.execute("RELEASE events")
+        return taken
+
+    def flush_events(self) -> None:
+        """Write the buffered look-up events now (raises StoreError if the database fails)."""
+        if self._events:
+            with self.tx():
+                pass
+
+    def pending_events(self) -> int:
+        return len(self._events)
 
     def query(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         """Rows as dicts. A plain read: sqlite-utils' `db.query` wraps every read in a
         SAVEPOINT and RELEASE, three statements where one does (a look-up reads twice)."""
+        self.flush_events()
         cursor = self._read(sql, params)
         keys = _keys(cursor)
         return [dict(zip(keys, row, strict=True)) for row in cursor]
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        self.flush_events()
+        return self._one(sql, params)
+
+    def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        """`one` without writing buffered events first: for reads of tables events never
+        change (users, sessions), which every message makes."""
         cursor = self._read(sql, params)
         row = cursor.fetchone()
         cursor.close()  # ends the statement now: an unfinished read would pin a WAL snapshot
@@ -110,7 +179,7 @@ class Store:
         # Reads only: the writes go through `tx()`, and nothing here may commit one by accident.
         if _first_word(sql) not in _READS:
             raise ValueError(f"Store.query and Store.one only read; got {sql[:40]!r}")
-        cursor = self.db.conn.execute(sql, () if params is None else params)
+        cursor = self._db.conn.execute(sql, () if params is None else params)
         if cursor.description is None:
             raise ValueError(f"not a query that returns rows: {sql[:40]!r}")
         return cursor
@@ -118,7 +187,7 @@ class Store:
     # ------------------------------------------------------------ users
 
     def user(self, user_id: int) -> dict[str, Any] | None:
-        return self.one("select * from users where id = ?", [user_id])
+        return self._one("select * from users where id = ?", [user_id])
 
     def ensure_user(self, user_id: int, name: str, lang: str) -> dict[str, Any]:
         """The user's row, created on first contact; refreshes name and activity time.
@@ -176,18 +245,23 @@ class Store:
     def log_events(
         self, events: list[tuple[int, str, str | None, str | None, str | None, float | None]]
     ) -> None:
-        """Record several (user, kind, ref, text, lang, score) events in one commit."""
+        """Record (user, kind, ref, text, lang, score) look-up events: buffered, and written
+        with the next write, read or flush (see the module's docstring)."""
+        if not self._events:
+            self._events_since = time.monotonic()
         ts = now()
-        with self.tx() as db:
-            db.conn.executemany(
-                "insert into events (user_id, kind, ref, text, lang, score, ts) values (?, ?, ?, ?, ?, ?, ?)",
-                [(*event, ts) for event in events],
-            )
+        self._events += [(*event, ts) for event in events]
+        if len(self._events) >= EVENT_BATCH or time.monotonic() - self._events_since >= EVENT_DELAY_S:
+            try:
+                self.flush_events()
+            except StoreError as exc:  # kept for the next try; the reply need not wait
+                log.warning("could not save %d look-up events yet: %s", len(self._events), exc)
+                del self._events[:-EVENT_BUFFER_MAX]
 
     # ------------------------------------------------------------ sessions
 
     def session(self, user_id: int) -> dict[str, Any] | None:
-        row = self.one("select * from sessions where user_id = ?", [user_id])
+        row = self._one("select * from sessions where user_id = ?", [user_id])
         if row:
             row["state"] = json.loads(row["state"] or "{}")
         return row
