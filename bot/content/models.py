@@ -7,6 +7,7 @@ Cross-file rules (unique ids, references that resolve, scenario graphs) live in 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -155,10 +156,9 @@ class Check(Strict):
     @classmethod
     def _regex(cls, values: list[str]) -> list[str]:
         for value in values:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {value!r}: {exc}") from exc
+            error = regex_error(value)
+            if error is not None:
+                raise ValueError(f"bad regular expression {value!r}: {error}")
         return values
 
     @model_validator(mode="after")
@@ -175,6 +175,28 @@ class Check(Strict):
         if self.weight:
             return self.weight
         return {"must": 2, "good": 1, "red_flag": 30}[self.kind]
+
+
+try:  # the first half of `re.compile`, which finds every error but one kind (see below)
+    from re._parser import parse as _parse_regex
+except ImportError:  # pragma: no cover - a Python without it: compile in full
+    _parse_regex = None
+
+
+@lru_cache(maxsize=4096)
+def regex_error(pattern: str) -> str | None:
+    """Why `re.compile(pattern)` fails, or None. Compiling hundreds of rubric patterns was
+    the largest part of validating content, so only the parse that finds the errors is run:
+    `re` checks just one thing after parsing, the width of a look-behind, and a pattern with
+    `(?<` in it (every look-behind has) is still compiled. The scorer compiles its own."""
+    try:
+        if _parse_regex is None or "(?<" in pattern:
+            re.compile(pattern)
+        else:
+            _parse_regex(pattern, 0)
+    except re.error as exc:
+        return str(exc)
+    return None
 
 
 class CheckUse(Strict):

@@ -26,7 +26,7 @@ KEYWORD_WEIGHT = 0.9  # a keyword is a weaker witness than a line a customer say
 PARTIAL_DISCOUNT = 0.9  # a short query found inside a line counts a little less than a whole match
 DAMP_CHARS = 6  # in a long message, lines shorter than this count less (they match anywhere)
 SHORTLIST = 2  # lines per card scored exactly
-CACHE_CARDS = 512  # cards whose prepared lines are kept
+CACHE_CARDS = 256  # cards whose prepared lines are kept (~20 KB each)
 SIGNATURE_BITS = 512  # a line's character pairs are marked in this many bits
 
 
@@ -72,7 +72,7 @@ def _part(title: str, lines: str, keywords: str) -> _Part:
     line_of = np.cumsum(codes == 0)[:-1]
     marks = np.zeros((size, SIGNATURE_BITS), dtype=bool)
     marks[line_of[inside], _pair_bits(codes)[inside]] = True
-    facts = np.zeros((size, 4))
+    facts = np.zeros((size, 4), dtype=np.float32)
     length = np.fromiter(map(len, kept), dtype=np.float64, count=len(kept))
     facts[:, PAIRS] = 1.0
     facts[: len(kept), PAIRS] = np.maximum(length - 1, 1)
