@@ -49,3 +49,18 @@ def test_quick_bench_prints_every_figure_as_a_number() -> None:
     assert isinstance(figures["fanout_429"], int)
     # Throughput figures are rates of real work: both bots answered every update.
     assert figures["updates_per_s"] > 0 and figures["echo_updates_per_s"] > 0
+
+
+def test_throughput_parts_runs_and_names_every_part() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "throughput_parts.py"), "--rounds", "1", "--updates", "40"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = dict(line.rsplit(maxsplit=1) for line in done.stdout.splitlines()[1:5])
+    assert [name.strip() for name in rows] == ["echo", "card reply", "bot, search answered", "bot"]
+    assert all(float(value) > 0 for value in rows.values())
+    assert "bot / echo throughput" in done.stdout
