@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import zlib
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -97,36 +99,94 @@ def lookup_texts(card: Card) -> list[str]:
     return [t.replace(LOOKUP_SEP, " ") for t in out]
 
 
+def _lookup_record(texts: list[str]) -> dict[str, Any]:
+    """A card's `LOOKUP_FIELDS` as JSON data, from its 8 `lookup_texts`."""
+    n, out = len(LOOKUP_FIELDS), {}
+    for i, name in enumerate(LOOKUP_FIELDS):
+        zh, en = texts[i], texts[n + i]
+        if name in _LOOKUP_LISTS:
+            zh, en = zh.split("\n"), en.split("\n")
+        out[name] = {"zh": zh, "en": en}
+    return out
+
+
+_LOOKUP_LISTS = ("customer_lines", "keywords")  # joined by "\n" in `lookup_texts`
+_CARD_FIELDS = tuple(Card.model_fields)
+
+
 class _Block:
     """Up to `BLOCK_CARDS` cards of one playbook as one compressed JSON array, and where each
-    card's JSON object starts and ends in it. Compared and hashed by identity (cache keys)."""
+    card's JSON object starts and ends in it. Compared and hashed by identity (cache keys).
 
-    __slots__ = ("blob", "lookup", "spans")
+    A card's `LOOKUP_FIELDS` are stored once, in `lookup` (what the search index reads): they
+    are about 40% of a card's compressed size. They stay in the card's JSON as well only if
+    `lookup_texts` would not give them back exactly (a line with a newline in it, an empty line)."""
+
+    __slots__ = ("blob", "lookup", "lookup_spans", "spans")
 
     def __init__(self, cards: list[Card]):
-        parts = [card.model_dump_json().encode() for card in cards]
+        per_card = [lookup_texts(card) for card in cards]
+        parts = [
+            card.model_dump_json(exclude=set(LOOKUP_FIELDS) if _restores(card, texts) else None).encode()
+            for card, texts in zip(cards, per_card, strict=True)
+        ]
         spans, at = [], 1
         for part in parts:
             spans += [at, at + len(part)]
             at += len(part) + 1
         self.blob = zlib.compress(b"[" + b",".join(parts) + b"]", ZLIB_LEVEL)
-        self.spans = tuple(spans)
+        self.spans = array("I", spans)
         # What a card is looked up by, apart: the search index reads only this, and
         # inflating and parsing every card's whole JSON would be most of its build time.
-        texts = [text for card in cards for text in lookup_texts(card)]
-        self.lookup = zlib.compress(LOOKUP_SEP.join(texts).encode(), 1)
+        # UTF-8, every text ended by LOOKUP_SEP; all cards' zh texts, then all cards' en
+        # texts, so a run of cards' texts in one language is one slice (`lookup_spans`).
+        n = len(LOOKUP_FIELDS)
+        parts = [
+            "".join(text + LOOKUP_SEP for text in texts[half : half + n]).encode()
+            for half in (0, n)
+            for texts in per_card
+        ]
+        self.lookup = zlib.compress(b"".join(parts), 1)
+        self.lookup_spans = array("I", accumulate(map(len, parts), initial=0))
 
     def lookup_texts(self) -> list[str]:
-        """`LOOKUP_FIELDS` texts of every card of the block, card after card."""
-        return zlib.decompress(self.lookup).decode().split(LOOKUP_SEP)
+        """`LOOKUP_FIELDS` texts of every card of the block, card after card (zh, then en)."""
+        texts = zlib.decompress(self.lookup).decode().split(LOOKUP_SEP)
+        n, half = len(LOOKUP_FIELDS), len(self.lookup_spans) // 2 * len(LOOKUP_FIELDS)
+        return [t for i in range(0, half, n) for t in texts[i : i + n] + texts[half + i : half + i + n]]
+
+    def lookup_slices(self, data: bytes, start: int, stop: int) -> tuple[bytes, bytes]:
+        """The zh and the en look-up texts of cards `start:stop` from the inflated `lookup`."""
+        spans, half = self.lookup_spans, len(self.lookup_spans) // 2
+        return data[spans[start] : spans[stop]], data[spans[half + start] : spans[half + stop]]
 
     def records(self) -> list[dict[str, Any]]:
         """Every card of the block as plain JSON data, in order (no models built). Not
         through `_inflate`'s cache: reading every block would only evict the useful ones."""
-        return json.loads(zlib.decompress(self.blob))
+        texts, n = self.lookup_texts(), 2 * len(LOOKUP_FIELDS)
+        return [
+            _complete(record, texts[i * n : i * n + n])
+            for i, record in enumerate(json.loads(zlib.decompress(self.blob)))
+        ]
 
-    def card_json(self, index: int) -> bytes:
-        return _inflate(self)[self.spans[2 * index] : self.spans[2 * index + 1]]
+    def record(self, index: int) -> dict[str, Any]:
+        """One card as plain JSON data, fresh: the caller may change it."""
+        record = json.loads(_inflate(self)[self.spans[2 * index] : self.spans[2 * index + 1]])
+        n = 2 * len(LOOKUP_FIELDS)
+        return _complete(record, _block_lookup(self)[n * index : n * index + n])
+
+
+def _restores(card: Card, texts: list[str]) -> bool:
+    """Whether the card's `LOOKUP_FIELDS` come back exactly from its `lookup_texts`."""
+    return _lookup_record(texts) == card.model_dump(mode="json", include=set(LOOKUP_FIELDS))
+
+
+def _complete(record: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+    """A card's stored JSON data with its `LOOKUP_FIELDS` put back, in the model's field order."""
+    if LOOKUP_FIELDS[0] in record:  # stored whole
+        return record
+    record |= _lookup_record(texts)
+    return {name: record[name] for name in _CARD_FIELDS}
 
 
 @lru_cache(maxsize=4)
@@ -142,7 +202,7 @@ def _block_lookup(block: _Block) -> list[str]:
 
 @lru_cache(maxsize=CARD_CACHE)
 def _decode(block: _Block, index: int) -> Card:
-    return Card.model_validate_json(block.card_json(index))
+    return Card.model_validate(block.record(index))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +222,7 @@ class CardEntry:
     def record(self) -> dict[str, Any]:
         """The card as plain JSON data (`card.model_dump(mode="json")`), never cached: the
         caller may change it."""
-        return json.loads(self._block.card_json(self._index))
+        return self._block.record(self._index)
 
     def lookup_texts(self) -> list[str]:
         """The card's `lookup_texts` (8 texts, zh then en), from its block's look-up texts
@@ -212,7 +272,7 @@ class Library:
     def card_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(ref, the card as plain JSON data, as `card.model_dump(mode="json")`) for every
         card in `cards` order. Each block is inflated and parsed once, and no model is
-        built. (The search index reads the lighter `card_lookup_texts`.)"""
+        built. (The search index reads the lighter `lookup_batches`.)"""
         block, records = None, []
         for ref, entry in self.cards.items():
             if entry._block is not block:
@@ -220,16 +280,30 @@ class Library:
                 records = block.records()
             yield ref, records[entry._index]
 
-    def card_lookup_texts(self) -> Iterator[tuple[str, list[str]]]:
-        """(ref, `lookup_texts` of the card) for every card in `cards` order, from each
-        block's lookup texts (inflated once per block; no JSON parsed, no model built)."""
-        block, texts = None, []
-        n = 2 * len(LOOKUP_FIELDS)
+    def lookup_batches(self, size: int) -> Iterator[tuple[list[str], bytes, bytes]]:
+        """(refs, zh, en) for every `size` cards in `cards` order (the last batch may be
+        smaller): the cards' `lookup_texts` in one language, card after card, as UTF-8 with
+        each text ended by `LOOKUP_SEP`. What the search index reads: each block is inflated
+        once and its texts are sliced, never decoded or split."""
+        refs: list[str] = []
+        runs: list[tuple[bytes, bytes]] = []  # (zh, en) of runs of consecutive cards of one block
+        block, data, start, stop = None, b"", 0, 0
         for ref, entry in self.cards.items():
-            if entry._block is not block:
-                block = entry._block
-                texts = block.lookup_texts()
-            yield ref, texts[n * entry._index : n * entry._index + n]
+            if entry._block is not block or entry._index != stop:
+                if block is not None and stop > start:
+                    runs.append(block.lookup_slices(data, start, stop))
+                if entry._block is not block:
+                    block, data = entry._block, zlib.decompress(entry._block.lookup)
+                start = stop = entry._index
+            refs.append(ref)
+            stop += 1
+            if len(refs) == size:
+                runs.append(entry._block.lookup_slices(data, start, stop))
+                yield refs, b"".join(r[0] for r in runs), b"".join(r[1] for r in runs)
+                refs, runs, start = [], [], stop
+        if refs and block is not None:
+            runs.append(block.lookup_slices(data, start, stop))
+            yield refs, b"".join(r[0] for r in runs), b"".join(r[1] for r in runs)
 
     def node_rubric(self, scenario_id: str, node_id: str) -> tuple[Check, ...]:
         return self.rubrics[f"rp:{scenario_id}/{node_id}"]

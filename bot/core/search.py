@@ -17,9 +17,10 @@ Two stages keep it both tolerant and fast on large libraries:
 from __future__ import annotations
 
 import math
+import mmap
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -120,7 +121,6 @@ _STOP = frozenset(
 # customer says: indexing them (half a card's text) found nothing the rest did not.
 LINES, KEYWORDS, TAGS, BODY = range(4)
 CLASS_WEIGHT = np.array([1.0, 0.9, 0.35, 0.3])
-_CLASSES = len(CLASS_WEIGHT)
 FUZZ_WEIGHT = 0.45
 FUZZ_WEIGHT_LONG = 0.2
 LONG_QUERY = 40  # characters; beyond this a message is a ramble, not a quote
@@ -132,11 +132,19 @@ LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
 TYPO_WEIGHT = 0.8  # a misspelt English word counts this much of the word it stands for
 TYPO_CUTOFF = 75.0  # how alike (rapidfuzz ratio) a misspelling and a known word must be
 WORD_MEMORY = 50_000  # distinct query words whose terms are remembered
-CHUNK = 256  # cards indexed per batch: bounds the temporary arrays
+CHUNK = 256  # cards indexed per batch: bounds the temporary arrays (at most 256: see _Pending)
 
-# Term keys: kind << 24 | payload. Postings sort as term << 30 | card << 8 | weight.
+# Term keys: kind << 24 | payload.
 _SOUND, _WORD = 1 << 24, 2 << 24
-_CARD_BITS = 22
+# A term's place in a card, as the low bits of the sort key: each look-up text's field
+# (title, customer lines, keywords, thirty seconds) x 2, and the playbook's tags (5) between
+# keywords and thirty seconds, so the smallest code of a (term, card) is its strongest class.
+_FIELDS = 4  # look-up texts per card and language
+_TAG_CODE = 5
+_CODE_CLASS = np.array([LINES, 0, LINES, 0, KEYWORDS, TAGS, BODY, 0])
+_SAID = 4  # codes up to this one are a card's lines or keywords
+_CODE_BITS = 3
+_LOCAL_BITS = (CHUNK - 1).bit_length()  # a card's position in its batch
 _KEY_LEN = 8  # an English word is keyed by its first 8 letters (base 37)
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -158,6 +166,10 @@ def _stem(word: str) -> str:
 # ---------------------------------------------------------------- sounds
 
 
+_IS_CJK = np.zeros(0x10000, dtype=bool)
+_IS_CJK[0x3400:0xA000] = _IS_CJK[0xF900:0xFB00] = True
+
+
 class _Sounds:
     """Chinese character -> syllable id (1-4095; 0 = not a Chinese character).
 
@@ -175,14 +187,15 @@ class _Sounds:
         sid = self.syllables.get(syl)
         if sid is None:
             sid = self.syllables[syl] = 1 + len(self.syllables) % 4095
-        self.table[code] = sid
-        self.known[code] = True
+        if _IS_CJK[code]:  # the table stays 0 for anything else: the index build relies on it
+            self.table[code] = sid
+            self.known[code] = True
         return sid
 
     def fill(self, codes: np.ndarray) -> None:
-        seen = np.zeros(0x10000, dtype=bool)
-        seen[codes] = True
-        for code in np.flatnonzero(seen & ~self.known).tolist():
+        """Learn the Chinese characters among `codes` (below 0x10000) not seen before."""
+        new = codes[_IS_CJK.take(codes) & ~self.known.take(codes)]
+        for code in _distinct(new).tolist():
             self._id(code)
 
     def of(self, char: str) -> int:
@@ -200,6 +213,7 @@ _ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789"
 for _i, _c in enumerate(_ALPHABET):
     _LETTER[ord(_c)] = _LETTER[ord(_c.upper())] = _i
 _LETTER[ord(" ")] = 0
+_LETTERS = _LETTER.tobytes()  # the same, as a `bytes.translate` table
 
 
 def word_key(word: str) -> int:
@@ -211,30 +225,78 @@ def word_key(word: str) -> int:
     return key
 
 
-def _key_word(key: int) -> str:
-    letters = []
-    for _ in range(_KEY_LEN):
-        key, digit = divmod(key, 37)
-        letters.append(_ALPHABET[digit])
-    return "".join(reversed(letters)).rstrip()
+def _key_words(keys: np.ndarray) -> list[str]:
+    """The words (their first 8 letters) that `word_key` gave these keys."""
+    digits = keys[:, None] // _DIGIT_VALUES % np.uint64(37)
+    text = _ALPHABET_CODES.take(digits).tobytes().decode("ascii")
+    return [text[i : i + _KEY_LEN].rstrip() for i in range(0, len(text), _KEY_LEN)]
 
 
-def _word_keys(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(key, segment) of every word of 2+ letters in `_SEP`-separated text (any case)."""
-    raw = np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8)
-    val = _LETTER[raw]
-    edge = np.diff((val > 0).view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
-    long_enough = ends - starts >= 2
-    starts, lens = starts[long_enough], (ends - starts)[long_enough]
-    padded = np.concatenate([val, np.zeros(_KEY_LEN, dtype=np.uint8)])
-    letters = np.lib.stride_tricks.sliding_window_view(padded, _KEY_LEN)[starts]
-    letters[np.arange(_KEY_LEN) >= lens[:, None]] = 0  # the word ends: the rest is padding
-    keys = np.zeros(len(starts), dtype=np.uint64)
-    for k in range(_KEY_LEN):
+_DIGIT_VALUES = np.uint64(37) ** np.arange(_KEY_LEN - 1, -1, -1, dtype=np.uint64)
+_ALPHABET_CODES = np.frombuffer(_ALPHABET.encode("ascii"), dtype=np.uint8)
+
+
+def _word_keys(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(key, segment) of every word of 2+ letters in `_SEP`-separated UTF-8 text (any case;
+    any other character, ASCII or not, ends a word)."""
+    val = np.frombuffer(b"\0" + text.translate(_LETTERS) + bytes(_KEY_LEN), dtype=np.uint8)
+    letter = val > 0
+    edges = np.flatnonzero(letter[1:] != letter[:-1]) + 1  # where words start and end, in turn
+    starts, lens = edges[0::2], edges[1::2] - edges[0::2]
+    long_enough = lens >= 2
+    starts, lens = starts[long_enough], lens[long_enough]
+    # the 8 bytes from each place as one number (an overlapping view), then each word's
+    # first letters as 8 columns of bytes: gathering one number a word is the fast way
+    eights = np.ndarray((len(val) - _KEY_LEN + 1,), dtype="<u8", buffer=val, strides=(1,))
+    words = eights[starts]
+    np.bitwise_and(words, _FIRST_BYTES.take(np.minimum(lens, _KEY_LEN)), out=words)  # the rest is padding
+    letters = words.view(np.uint8).reshape(-1, _KEY_LEN)
+    keys = letters[:, 0].astype(np.uint64)
+    for k in range(1, _KEY_LEN):  # column by column: no temporary array of 8 numbers a word
         keys *= np.uint64(37)
         keys += letters[:, k]
-    return keys, np.searchsorted(np.flatnonzero(raw == 0), starts)
+    return keys, _segment_of(starts, np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 0) + 1)
+
+
+_FIRST_BYTES = np.array([(1 << 8 * n) - 1 for n in range(_KEY_LEN)] + [2**64 - 1], dtype="<u8")
+
+
+def _segment_of(places: np.ndarray, seps: np.ndarray) -> np.ndarray:
+    """For sorted places in a text, how many separators (at sorted `seps`) come before each."""
+    before = np.bincount(np.searchsorted(places, seps), minlength=len(places) + 1)[: len(places)]
+    return np.cumsum(before, dtype=np.uint16)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: `np.unique` without its import of numpy.ma (half a megabyte)."""
+    values = np.sort(values)
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
+def _tag_keys(terms: np.ndarray, group: np.ndarray, card_group: np.ndarray) -> np.ndarray:
+    """Sort keys of the terms of each playbook's tags (`group`: which of the batch's
+    playbooks) for each of the batch's cards of that playbook."""
+    pairs = _distinct((terms << np.uint64(_LOCAL_BITS)) | group.astype(np.uint64))
+    group = (pairs & np.uint64(CHUNK - 1)).astype(np.intp)
+    size = np.bincount(card_group, minlength=int(group.max(initial=-1)) + 1)
+    member = np.argsort(card_group, kind="stable").astype(np.uint64)  # the cards, playbook by playbook
+    reps = size[group]
+    at = np.repeat(np.cumsum(size)[group] - np.cumsum(reps), reps) + np.arange(reps.sum())
+    term = np.repeat(pairs >> np.uint64(_LOCAL_BITS), reps)
+    keys = term << np.uint64(_LOCAL_BITS + _CODE_BITS)
+    keys |= member[at] << np.uint64(_CODE_BITS)
+    return keys | np.uint64(_TAG_CODE)
+
+
+def _quantised(code: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """A posting's weight x100 in a byte, from its strongest code and how many of the
+    card's lines and keywords say the term."""
+    weight = CLASS_WEIGHT[_CODE_CLASS[code]] * (1 + TF_BOOST * np.log(np.maximum(count, 1)))
+    return np.clip(np.rint(weight * 100), 1, 255).astype(np.uint8)
+
+
+_COUNTS = 64  # weights of counts below this are looked up, not computed
+_WEIGHTS = _quantised(np.repeat(np.arange(8), _COUNTS), np.tile(np.arange(_COUNTS, dtype=np.int32), 8))
 
 
 # ---------------------------------------------------------------- the index
@@ -259,13 +321,103 @@ class Hit:
         }
 
 
-def _segments(texts: list[str], tags: dict[str, str]) -> Iterator[str]:
-    """A card's indexed text (its `lookup_texts`) as segments, zh then en, one per field class."""
-    for lang, (title, lines, keywords, thirty) in (("zh", texts[:4]), ("en", texts[4:])):
-        yield f"{title}\n{lines}"
-        yield keywords
-        yield tags[lang]
-        yield thirty
+class _WordIds:
+    """Word key -> stem id during the index build, for a whole batch of words at once: a
+    hash table of the words seen so far. A word not in it (new, or its slot taken) is
+    resolved one by one, in key order, so new words get ids in the same order every time."""
+
+    BITS = 16
+    EMPTY = np.uint64(2**64 - 1)  # no word's key (37**8 < 2**42)
+    MULT = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, resolve: Callable[[np.ndarray], np.ndarray]):
+        self.keys = np.full(1 << self.BITS, self.EMPTY, dtype=np.uint64)
+        self.ids = np.zeros(1 << self.BITS, dtype=np.int32)
+        self.resolve = resolve
+
+    def slot(self, keys: np.ndarray) -> np.ndarray:
+        hashed = keys * self.MULT
+        hashed >>= np.uint64(64 - self.BITS)
+        return hashed.view(np.int64)  # below 2**BITS: the same number
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        slot = self.slot(keys)
+        ids = self.ids.take(slot)
+        miss = self.keys.take(slot) != keys
+        if miss.any():
+            missed = keys[miss]
+            distinct = _distinct(missed)
+            found = self.resolve(distinct)
+            ids[miss] = found[np.searchsorted(distinct, missed)]
+            slots = self.slot(distinct).tolist()
+            for key, wid, slot in zip(distinct.tolist(), found.tolist(), slots, strict=True):
+                if self.keys[slot] == self.EMPTY:  # the first word for a slot keeps it
+                    self.keys[slot], self.ids[slot] = key, wid
+        return ids
+
+
+class _Growing:
+    """An array appended to batch after batch, in an anonymous memory map of its own: a page
+    costs memory only once written, and the whole map goes back to the system when closed.
+    On the heap, these arrays would lie among the batches' temporary arrays and keep the
+    heap from shrinking (and numpy would ask for huge pages for a large one)."""
+
+    def __init__(self, dtype: type, room: int):
+        self.dtype = np.dtype(dtype)
+        self.map = mmap.mmap(-1, max(room, 4096) * self.dtype.itemsize)
+        self.size = 0
+
+    def add(self, values: np.ndarray) -> None:
+        end = self.size + len(values)
+        if end * self.dtype.itemsize > len(self.map):  # rare: the room is generous
+            grown = mmap.mmap(-1, 2 * max(end * self.dtype.itemsize, len(self.map)))
+            grown[: self.size * self.dtype.itemsize] = self.map[: self.size * self.dtype.itemsize]
+            self.map.close()
+            self.map = grown
+        offset = self.size * self.dtype.itemsize
+        np.frombuffer(self.map, self.dtype, count=len(values), offset=offset)[:] = values
+        self.size = end
+
+    def values(self) -> np.ndarray:
+        """The array so far (a view: `close` only once no view is left)."""
+        return np.frombuffer(self.map, self.dtype, count=self.size)
+
+    def close(self) -> None:
+        self.map.close()
+
+
+class _Pending:
+    """Every batch's postings until all batches are read; per batch, term-major: its sorted
+    distinct terms with how many of its cards have each (less one), then per posting the
+    card (its place in the batch) and weight. A byte holds both place and count: CHUNK <= 256."""
+
+    TERMS, POSTINGS = 200, 600  # room per card, in address space (cards have used ~50-150 and ~350)
+
+    def __init__(self, cards: int) -> None:
+        self.terms = _Growing(np.uint32, self.TERMS * cards)
+        self.counts = _Growing(np.uint8, self.TERMS * cards)  # cards with the term, less one
+        self.cards = _Growing(np.uint8, self.POSTINGS * cards)
+        self.weights = _Growing(np.uint8, self.POSTINGS * cards)  # quantised (x100)
+        self.sizes = np.zeros(cards)  # per card, the sum of its postings' weights
+        self.batches: list[tuple[int, int]] = []  # per batch: how many terms, how many postings
+
+    def add(self, terms: np.ndarray, counts: np.ndarray, cards: np.ndarray, weights: np.ndarray) -> None:
+        """A batch's distinct terms and how many of its cards have each, and its postings."""
+        first = len(self.batches) * CHUNK
+        self.terms.add(terms)
+        self.counts.add(counts - 1)
+        self.cards.add(cards)
+        self.weights.add(weights)
+        sizes = self.sizes[first : first + CHUNK]
+        sizes += np.bincount(cards, weights=weights, minlength=CHUNK)[: len(sizes)]
+        self.batches.append((len(terms), len(cards)))
+
+    def spans(self) -> Iterator[tuple[int, slice, slice]]:
+        """(first card, its terms, its postings) of each batch."""
+        t = p = 0
+        for b, (n_terms, n_postings) in enumerate(self.batches):
+            yield b * CHUNK, slice(t, t + n_terms), slice(p, p + n_postings)
+            t, p = t + n_terms, p + n_postings
 
 
 class SearchIndex:
@@ -278,109 +430,154 @@ class SearchIndex:
         self.stem_ids: dict[str, int] = {}
         self._word_terms: dict[str, tuple[tuple[int, float], ...]] = {}  # see _terms_of_word
         tags = {
-            pid: {
-                lang: "\n".join([pb.title.get(lang), *pb.tags.get(lang)]).replace(_SEP, " ")
+            pid: tuple(
+                ("\n".join([pb.title.get(lang), *pb.tags.get(lang)]).replace(_SEP, " ") + _SEP).encode()
                 for lang in ("zh", "en")
-            }
+            )
             for pid, pb in lib.playbooks.items()
         }
-        batch: list[str] = []
-        pairs: list[np.ndarray] = []
-        for ref, texts in lib.card_lookup_texts():
-            self.card_ids.append(ref)
-            batch += _segments(texts, tags[ref.split("/", 1)[0]])
-            if len(batch) >= CHUNK * 2 * _CLASSES:
-                pairs.append(self._index_batch(batch, len(self.card_ids) - len(batch) // (2 * _CLASSES)))
-                batch = []
-        if batch:
-            pairs.append(self._index_batch(batch, len(self.card_ids) - len(batch) // (2 * _CLASSES)))
+        pending = _Pending(len(lib.cards))
+        words = _WordIds(self._word_id_of)
+        for refs, zh, en in lib.lookup_batches(CHUNK):
+            terms, segment = self._terms(refs, zh, en, tags, words)
+            self._index_batch(refs, terms, segment, pending)
+            self.card_ids += refs
+        del words  # its tables are not needed any more
         self.vocab = list(self.stem_ids)
-        self._postings(pairs)
+        self._postings(pending)
         self.ranker = LineRanker(lib, self.card_ids)
 
     # ------------------------------------------------------------ build
 
-    def _index_batch(self, segments: list[str], first: int) -> np.ndarray:
-        """Sorted (term, card, weight) keys of a batch of cards, each (term, card) once."""
-        per_card = 2 * _CLASSES
-        zh_parts = [s for i, s in enumerate(segments) if i % per_card < _CLASSES]
-        en_parts = [s for i, s in enumerate(segments) if i % per_card >= _CLASSES]
-        zh, en = _SEP.join(zh_parts), _SEP.join(en_parts)
-        found = [self._sound_pairs(zh), self._words(en)]  # English inside Chinese lines added nothing
-        terms = np.concatenate([t for t, _ in found])
-        segment = np.concatenate([s for _, s in found]).astype(np.uint64)
-        card = np.uint64(first) + segment // np.uint64(_CLASSES)
-        keys = (terms << np.uint64(_CARD_BITS + 3)) | (card << np.uint64(3)) | (segment % np.uint64(_CLASSES))
+    def _terms(
+        self, refs: list[str], zh: bytes, en: bytes, tags: dict[str, tuple[bytes, bytes]], words: _WordIds
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(term, segment) of every term of a batch of cards. Segments are the cards'
+        look-up texts in order (`_FIELDS` per card), then the tags of each of the batch's
+        playbooks in order of first appearance (read once per batch, not once per card)."""
+        playbooks = dict.fromkeys(ref.split("/", 1)[0] for ref in refs)
+        zh += b"".join(tags[pid][0] for pid in playbooks)
+        en += b"".join(tags[pid][1] for pid in playbooks)
+        # English words inside Chinese texts are not indexed: indexing them found nothing more
+        found = [self._sound_pairs(zh.decode()), self._words(en, words)]
+        return np.concatenate([t for t, _ in found]), np.concatenate([s for _, s in found])
+
+    def _index_batch(self, refs: list[str], terms: np.ndarray, segment: np.ndarray, into: _Pending) -> None:
+        """Each (term, card) of a batch of cards once, weighted by the strongest field class
+        it is in and how often lines and keywords say it. A playbook's tags are given to
+        each of its cards."""
+        n = len(refs)
+        playbook = [ref.split("/", 1)[0] for ref in refs]
+        group_of = {pid: g for g, pid in enumerate(dict.fromkeys(playbook))}
+        own = segment < n * _FIELDS
+        card_group = np.fromiter(map(group_of.__getitem__, playbook), dtype=np.intp, count=n)
+        tagged = _tag_keys(terms[~own], segment[~own] - n * _FIELDS, card_group)
+        keys = np.empty(np.count_nonzero(own) + len(tagged), dtype=np.uint64)
+        mine = keys[: len(keys) - len(tagged)]
+        # (segment = card x _FIELDS + field) << 1 is card << _CODE_BITS | field x 2
+        np.left_shift(terms[own], np.uint64(_LOCAL_BITS + _CODE_BITS), out=mine, dtype=np.uint64)
+        mine |= segment[own].astype(np.uint64) << np.uint64(1)
+        keys[len(mine) :] = tagged
+        del mine, tagged, own
         keys.sort()
-        cls = (keys & np.uint64(7)).astype(np.intp)
-        pair = keys >> np.uint64(3)
-        starts = np.flatnonzero(np.concatenate([[len(pair) > 0], pair[1:] != pair[:-1]]))
-        count = np.add.reduceat((cls <= KEYWORDS).astype(np.int32), starts) if len(starts) else cls[:0]
-        weight = CLASS_WEIGHT[cls[starts]] * (1 + TF_BOOST * np.log(np.maximum(count, 1)))
-        quantised = np.clip(np.rint(weight * 100), 1, 255).astype(np.uint64)
-        return (pair[starts] << np.uint64(8)) | quantised
+        code = (keys & np.uint64(7)).astype(np.uint8)
+        keys >>= np.uint64(_CODE_BITS)  # term << _LOCAL_BITS | card
+        starts = np.flatnonzero(np.concatenate([[len(keys) > 0], keys[1:] != keys[:-1]]))
+        said = np.cumsum(code <= _SAID, dtype=np.int32)
+        count = np.diff(said[np.append(starts[1:], len(keys)) - 1], prepend=0) if len(keys) else said
+        code = code[starts]
+        weight = _WEIGHTS[code.astype(np.intp) * _COUNTS + np.minimum(count, _COUNTS - 1)]
+        if len(count) and count.max() >= _COUNTS:
+            weight = _quantised(code.astype(np.intp), count)
+        pair = keys[starts]
+        del keys, starts, said, code
+        card = (pair & np.uint64(CHUNK - 1)).astype(np.uint8)
+        term = (pair >> np.uint64(_LOCAL_BITS)).astype(np.uint32)
+        term_starts = np.flatnonzero(np.concatenate([[len(term) > 0], term[1:] != term[:-1]]))
+        counts = np.diff(np.append(term_starts, len(term)))
+        into.add(term[term_starts], counts, card, weight)
 
     def _sound_pairs(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(term, segment) of every pair of adjacent Chinese syllables."""
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        cjk = ((codes >= 0x3400) & (codes <= 0x9FFF)) | ((codes >= 0xF900) & (codes <= 0xFAFF))
-        SOUNDS.fill(codes[cjk])
-        sound = np.zeros(len(codes), dtype=np.uint64)
-        sound[cjk] = SOUNDS.table[codes[cjk]]
-        at = np.flatnonzero((sound[:-1] != 0) & (sound[1:] != 0))
-        terms = np.uint64(_SOUND) | (sound[at] << np.uint64(12)) | sound[at + 1]
-        return terms, np.searchsorted(np.flatnonzero(codes == 0), at)
+        small = np.minimum(codes, 0xFFFF)  # beyond: not Chinese, like 0xFFFF
+        SOUNDS.fill(small)
+        sound = SOUNDS.table.take(small)  # 0 for what is not Chinese
+        del small
+        voiced = sound != 0
+        at = np.flatnonzero(voiced[:-1] & voiced[1:])
+        terms = sound[at].astype(np.uint32) << np.uint32(12)
+        terms |= sound[at + 1]
+        terms |= np.uint32(_SOUND)
+        return terms, _segment_of(at, np.flatnonzero(codes == 0))
 
-    def _words(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+    def _words(self, text: bytes, words: _WordIds) -> tuple[np.ndarray, np.ndarray]:
         """(term, segment) of every English word that is not a stop word."""
         keys, segment = _word_keys(text)
-        both = np.sort((keys << np.uint64(16)) | segment.astype(np.uint64))
-        key = both >> np.uint64(16)
-        starts = np.flatnonzero(np.concatenate([[len(key) > 0], key[1:] != key[:-1]]))
-        distinct = key[starts].tolist()
-        known = map(self.word_ids.get, distinct)  # C-level; only new words take the slow path
-        ids = np.array(
-            [self._word_id(k) if i is None else i for k, i in zip(distinct, known, strict=True)],
-            dtype=np.int64,
-        )
-        word = np.repeat(ids, np.diff(np.append(starts, len(key))))
+        word = words(keys)
         keep = word >= 0
-        return np.uint64(_WORD) | word[keep].astype(np.uint64), (both & np.uint64(0xFFFF))[keep]
+        return np.uint32(_WORD) | word[keep].astype(np.uint32), segment[keep]
 
-    def _word_id(self, key: int) -> int:
-        wid = self.word_ids.get(key)
-        if wid is None:
-            word = _key_word(key)
-            wid = -1 if word in _STOP else self.stem_ids.setdefault(_stem(word), len(self.stem_ids))
-            self.word_ids[key] = wid
-        return wid
+    def _word_id_of(self, keys: np.ndarray) -> np.ndarray:
+        """The stem id (-1: a stop word) of each word key, in order; a new word gets the next id."""
+        ids = []
+        for key, word in zip(keys.tolist(), _key_words(keys), strict=True):
+            wid = self.word_ids.get(key)
+            if wid is None:
+                wid = -1 if word in _STOP else self.stem_ids.setdefault(_stem(word), len(self.stem_ids))
+                self.word_ids[key] = wid
+            ids.append(wid)
+        return np.array(ids, dtype=np.int32)
 
-    def _postings(self, batches: list[np.ndarray]) -> None:
-        """Term-major postings (compressed sparse rows) from the batches' keys. One scratch
-        array at a time: on a large library the keys are tens of megabytes."""
-        pairs = np.concatenate(batches) if batches else np.zeros(0, dtype=np.uint64)
-        batches.clear()
-        pairs.sort()
+    def _postings(self, pending: _Pending) -> None:
+        """Term-major postings (compressed sparse rows): each batch's postings are placed at
+        once where its terms' postings go; no array of every posting's key is built, nor any
+        sort of all postings. Weights are placed, then cards, each store closed as soon as
+        it is placed, so that few arrays are held at once."""
         n = max(1, len(self.card_ids))
-        scratch = pairs >> np.uint64(_CARD_BITS + 8)  # the term
-        starts = np.flatnonzero(np.concatenate([[len(pairs) > 0], scratch[1:] != scratch[:-1]]))
-        self.term_keys = scratch[starts]
-        df = np.diff(np.append(starts, len(pairs)))
+        terms, counts = pending.terms.values(), pending.counts.values()
+        keys = _distinct(terms)
+        place = np.empty(len(terms), dtype=np.uint16 if len(keys) <= 0x10000 else np.uint32)  # in `keys`
+        df = np.zeros(len(keys), dtype=np.int64)
+        for _, ts, _ in pending.spans():
+            place[ts] = np.searchsorted(keys, terms[ts])
+            df[place[ts]] += counts[ts].astype(np.int64) + 1  # a batch has each term once
+        del terms
+        pending.terms.close()
+        self.term_keys = keys.astype(np.uint64)
         self.idf = np.log1p(n / np.maximum(df, 1))
-        np.right_shift(pairs, np.uint64(8), out=scratch)
-        np.bitwise_and(scratch, np.uint64((1 << _CARD_BITS) - 1), out=scratch)
-        card = scratch.astype(np.uint32)
-        np.bitwise_and(pairs, np.uint64(0xFF), out=scratch)
-        weight = scratch.astype(np.uint8)
-        del pairs, scratch
-        sizes = np.bincount(card, weights=weight, minlength=n) / 100
+        sizes = np.zeros(n)
+        sizes[: len(self.card_ids)] = pending.sizes
+        sizes /= 100
         self.inv_norm = 1 / ((1 - LEN_NORM) + LEN_NORM * sizes / (sizes.mean() or 1.0)) / 100
         # Very common terms do not generate candidates (keeps big libraries fast).
         common = df > max(50, n // 5)
-        keep = np.repeat(~common, df)
         self.offsets = np.concatenate([[0], np.cumsum(np.where(common, 0, df))])
-        self.post_card = card[keep].astype(np.uint16 if n <= 0xFFFF else np.uint32)
-        self.post_weight = weight[keep]
+        self.post_weight = self._place(pending, place, common, pending.weights, np.uint8)
+        card_type = np.uint16 if n <= 0xFFFF else np.uint32
+        self.post_card = self._place(pending, place, common, pending.cards, card_type)
+        del counts
+        pending.counts.close()
+
+    def _place(
+        self, pending: _Pending, place: np.ndarray, common: np.ndarray, store: _Growing, dtype: type
+    ) -> np.ndarray:
+        """One field of every pending posting, term-major (a card: its place in the index),
+        and `store` closed."""
+        out = np.empty(self.offsets[-1], dtype=dtype)
+        fill = self.offsets[:-1].copy()  # where each term's next postings go
+        counts, values = pending.counts.values(), store.values()
+        for first, ts, ps in pending.spans():
+            term = place[ts].astype(np.intp)
+            count = counts[ts].astype(np.int64) + 1
+            pos = np.repeat(fill[term] - (np.cumsum(count) - count), count) + np.arange(ps.stop - ps.start)
+            keep = np.repeat(~common[term], count)
+            kept = values[ps][keep]
+            out[pos[keep]] = kept + np.uint32(first) if store is pending.cards else kept
+            fill[term] += count
+        del values
+        store.close()
+        return out
 
     # ------------------------------------------------------------ query
 
