@@ -83,3 +83,16 @@ def test_an_event_the_database_refuses_is_dropped_and_blocks_nothing(tmp_path: P
     assert _on_disk(path, 99) == []
     assert store.one("select lang from users where id = 43") == {"lang": "en"}
     store.close()
+
+
+def test_reads_inside_a_write_see_the_events_and_start_no_second_transaction(tmp_path: Path) -> None:
+    store = Store(tmp_path / "events.db")
+    store.ensure_user(42, "T", "zh")
+    store.log_events([(42, "view", "a/b", None, "zh", None)])
+    with store.tx() as db:
+        assert store.one("select count(*) n from events where user_id = 42") == {"n": 1}
+        assert store.db is db
+        db.execute("update users set lang = 'en' where id = 42")
+    assert store.pending_events() == 0
+    assert _on_disk(tmp_path / "events.db", 42) == ["view"]
+    store.close()

@@ -9,7 +9,7 @@ holds (each line keeps them as a bit signature), and only each card's `SHORTLIST
 promising lines are scored with rapidfuzz.
 
 Lines come from the library's compact blocks and are kept prepared only for the most
-recently used cards, so a large library costs no memory here.
+recently used cards, so a large library costs little memory here.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class _Part:
 
     lines: tuple[str, ...]
     marks: np.ndarray  # (rows * ROWS, SIGNATURE_BITS // 64): the bits of each line's character pairs
-    facts: np.ndarray  # (rows * ROWS, 4): FACTS of each line; padding has weight 0
+    facts: np.ndarray  # (rows * ROWS, 4): PAIRS, WEIGHT, DAMPED, PADDING of each line
 
 
 ROWS = 64  # lines screened as one row: a card has ~45 lines per language

@@ -147,8 +147,9 @@ class Store:
         return taken
 
     def flush_events(self) -> None:
-        """Write the buffered look-up events now (raises StoreError if the database fails)."""
-        if self._events:
+        """Write the buffered look-up events now (raises StoreError if the database fails).
+        Inside a `tx()` there is nothing to do: it wrote them when it began."""
+        if self._events and not self._db.conn.in_transaction:
             with self.tx():
                 pass
 
