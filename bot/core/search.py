@@ -131,7 +131,7 @@ TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
 TYPO_WEIGHT = 0.8  # a misspelt English word counts this much of the word it stands for
 TYPO_CUTOFF = 75.0  # how alike (rapidfuzz ratio) a misspelling and a known word must be
-WORD_MEMORY = 50_000  # distinct query words whose terms are remembered
+WORD_MEMORY = 20_000  # distinct query words whose terms are remembered (a few MB at most)
 CHUNK = 256  # cards indexed per batch: bounds the temporary arrays (at most 256: see _Pending)
 
 # Term keys: kind << 24 | payload.
