@@ -64,3 +64,4 @@ def test_throughput_parts_runs_and_names_every_part() -> None:
     assert [name.strip() for name in rows] == ["echo", "card reply", "bot, search answered", "bot"]
     assert all(float(value) > 0 for value in rows.values())
     assert "bot / echo throughput" in done.stdout
+    assert "with search answered at no cost" in done.stdout
