@@ -61,6 +61,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "没找到对得上的话术。可以换个说法，或者从这几本手册里找找：",
         "en": "I found no talk-track that fits. Try other words, or look in these playbooks:",
     },
+    "lookup.smalltalk": {
+        "zh": "🙂 我在！把客户的原话发给我，比如“你们比电信贵多了”，我马上给你对应的话术。/help 看看我还能做什么。",
+        "en": "🙂 I'm here! Send me what the customer said, e.g. \"you're much dearer than the other operator\", and I'll give you the talk-track at once. /help shows what else I can do.",
+    },
+    "lookup.maybe": {
+        "zh": "没有哪张卡片很对得上。离你说的最近的是这几张，也可以换个说法，或者翻翻手册：",
+        "en": "No card fits well. These come closest; or try other words, or browse the playbooks:",
+    },
     "lookup.several": {
         "zh": "有几张卡片都沾边，选一张：",
         "en": "Several cards are close; pick one:",
@@ -72,7 +80,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "card.avoid": {"zh": "避免这样说", "en": "Avoid saying"},
     "card.principle": {"zh": "背后的道理", "en": "The principle"},
     "card.customer": {"zh": "客户常说", "en": "Customers say"},
-    "card.source": {"zh": "来源", "en": "Source"},
     "card.related": {"zh": "相关卡片", "en": "Related cards"},
     "btn.thirty": {"zh": "⏱ 30秒版", "en": "⏱ 30-second"},
     "btn.related": {"zh": "🔗 相关卡片", "en": "🔗 Related"},

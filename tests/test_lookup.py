@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench.lookup_quality import evaluate, rate
+from bench.lookup_quality import evaluate, offtopic, rate
 from bot.channels.html_text import utf16_len
 from bot.config import REPO_ROOT
 from bot.content.library import load_library
@@ -109,3 +109,45 @@ def test_held_out_set_regression_floor(index: SearchIndex) -> None:
     This loose floor only catches a regression; the figures go in the issue notes."""
     results = evaluate(index, REPO_ROOT / "tests" / "holdout" / "lookup_holdout.yaml")
     assert rate(results, "top1") >= 0.85 and rate(results, "top3") >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("你好", "我在"),
+        ("谢谢！", "我在"),
+        ("好的，收到", "我在"),
+        ("thanks", "I'm here"),
+        ("ok", "I'm here"),
+        ("Hello!", "I'm here"),
+    ],
+)
+async def test_small_talk_gets_a_hint_not_a_card(bot: BotHarness, text: str, hint: str) -> None:
+    """"谢谢" and "ok" are in some cards' customer lines; a trainee saying them wants no card."""
+    user = User(id=3200, language_code="zh")
+    calls = await bot.send(text, user)
+    sent = texts(calls)
+    assert len(sent) == 1 and hint in sent[0]
+    assert not any(d.startswith(("c30:", "cd:")) for d in button_data(calls))
+    events = bot.coach.store.query("select kind from events where user_id = ?", [user.id])
+    assert events == []  # not a look-up: nothing for the reports' "looked up" figures
+
+
+async def test_a_ramble_with_no_good_match_lists_the_closest_cards(bot: BotHarness, zh_user: User) -> None:
+    ramble = (
+        "嗯那个就是说吧我们这边其实领导也没说不行但是吧你们价格这个事情上面确实比隔壁那家高一点"
+        "然后呢我们这边预算也紧张你看怎么弄"
+    )
+    calls = await bot.send(ramble, zh_user)
+    assert "最近的是这几张" in texts(calls)[0]
+    data = button_data(calls)
+    assert "cd:objection-handling/price-too-high" in data and "pbs:" in data
+
+
+def test_off_topic_messages(index: SearchIndex) -> None:
+    """Every greeting gets the hint; other chat rarely opens a card (figures in bench/lookup_quality.py)."""
+    results = offtopic(index)
+    chat = [got for _, kind, got in results if kind == "smalltalk"]
+    other = [got for _, kind, got in results if kind == "offtopic"]
+    assert len(chat) >= 20 and set(chat) == {"hint"}
+    assert len(other) >= 20 and other.count("card") <= 14

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bot.core.render import card_html, e, inline_html, thirty_html
 from bot.core.reply import Button, InlineResult, Reply, rows
-from bot.core.search import CLOSE_GAP, MAX_QUERY, good_hits
+from bot.core.search import CLOSE_GAP, LONG_QUERY, MAX_QUERY, Hit, good_hits
 from bot.i18n import detect_lang, t
 
 if TYPE_CHECKING:
@@ -15,6 +16,81 @@ if TYPE_CHECKING:
 from bot.core.coach import Feature
 
 DEEP_CARD = "c_"  # /start c_<playbook-id>_<card-id>
+MAYBE_SCORE = 25.0  # a long message with no good match lists the cards scoring at least this
+
+# Greetings, thanks, acknowledgements and "testing" are not a customer's words: answered
+# with a hint, never with a card (a card's lines hold "谢谢" and "ok" too).
+_SMALLTALK_ZH = re.compile(
+    r"(?:你好|您好|大家好|哈喽|嗨|在吗|在不在|谢谢|谢了|多谢|感谢|好的|好滴|好吧|好|行|嗯|哦|噢|喔|收到|明白|了解|知道了|懂了|"
+    r"没问题|哈|呵|嘿|再见|拜拜|早上好|早安|上午好|中午好|下午好|晚上好|晚安|辛苦了|测试|试试|试一下|一下|你|呀|啊|了|啦|哟|吧)+"
+)
+_SMALLTALK_EN = frozenset(
+    [
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "yo",
+        "there",
+        "thanks",
+        "thank",
+        "thx",
+        "ty",
+        "you",
+        "so",
+        "much",
+        "very",
+        "ok",
+        "okay",
+        "k",
+        "got",
+        "it",
+        "cool",
+        "great",
+        "nice",
+        "good",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "bye",
+        "goodbye",
+        "see",
+        "ya",
+        "later",
+        "lol",
+        "haha",
+        "hehe",
+        "yes",
+        "yep",
+        "yeah",
+        "sure",
+        "fine",
+        "test",
+        "testing",
+        "alright",
+        "all",
+        "right",
+    ]
+)
+_LAUGH = re.compile(r"(?:ha|he|hi)+h?|lo+l|x+d")
+_NOT_WORDS = re.compile(r"[\W_]+")
+_CJK_CHARS = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORDS = re.compile(r"[A-Za-z]+")
+
+
+def is_smalltalk(text: str) -> bool:
+    """Only greetings, thanks, okays or a test ping (no customer words at all)."""
+    chinese = "".join(_CJK_CHARS.findall(text))
+    words = _LATIN_WORDS.findall(text.lower())
+    if not chinese and not words:
+        return False
+    rest = _NOT_WORDS.sub("", _CJK_CHARS.sub("", _LATIN_WORDS.sub("", text)))
+    return (
+        not rest
+        and (not chinese or _SMALLTALK_ZH.fullmatch(chinese) is not None)
+        and all(w in _SMALLTALK_EN or _LAUGH.fullmatch(w) for w in words)
+    )
 
 
 def answer_lang(who: Who, text: str) -> str:
@@ -29,6 +105,8 @@ def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
     lang = answer_lang(who, stripped)
     if not stripped or (detect_lang(stripped) is None and not any(c.isdigit() for c in stripped)):
         return [Reply(t(lang, "lookup.empty"))]
+    if is_smalltalk(stripped):
+        return [Reply(t(lang, "lookup.smalltalk"))]
     if len(stripped) < 2:
         return [Reply(t(lang, "lookup.too_short"))]
     notice = t(lang, "lookup.too_long", n=MAX_QUERY) if len(stripped) > MAX_QUERY else ""
@@ -44,7 +122,8 @@ def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:
     )
     if not good:
         coach.store.log_events([search])
-        return [_no_match(coach, stripped, lang, notice)]
+        maybe = [h for h in hits[:3] if h.score >= MAYBE_SCORE] if len(stripped) > LONG_QUERY else []
+        return [_no_match(coach, stripped, lang, notice, maybe)]
     best = good[0]
     close = [h for h in good[1:4] if best.score - h.score <= CLOSE_GAP]
     if close and best.score < 55:
@@ -63,11 +142,16 @@ def _title(coach: Coach, ref: str, lang: str) -> str:
     return f"{entry.card.title.get(lang)} · {entry.playbook.title.get(lang)}"[:64]
 
 
-def _no_match(coach: Coach, text: str, lang: str, notice: str) -> Reply:
-    pbs = coach.index.nearest_playbooks(text, 3)
-    buttons = [Button(coach.lib.playbooks[p].title.get(lang), f"pb:{p}") for p in pbs]
+def _no_match(coach: Coach, text: str, lang: str, notice: str, maybe: list[Hit]) -> Reply:
+    """No good match: a long message (a ramble buries its point) gets the closest cards,
+    anything else the playbooks whose cards come closest."""
+    if maybe:
+        buttons = [Button(_title(coach, h.card_id, lang), f"cd:{h.card_id}") for h in maybe]
+    else:
+        pbs = coach.index.nearest_playbooks(text, 3)
+        buttons = [Button(coach.lib.playbooks[p].title.get(lang), f"pb:{p}") for p in pbs]
     buttons.append(Button(t(lang, "menu.browse"), "pbs:"))
-    body = "\n".join(x for x in (notice, t(lang, "lookup.none")) if x)
+    body = "\n".join(x for x in (notice, t(lang, "lookup.maybe" if maybe else "lookup.none")) if x)
     return Reply(body, rows(*buttons))
 
 

@@ -52,8 +52,6 @@ def _card_html(entry: CardEntry, lang: str, full: bool) -> str:
         lines.append("")
         lines.append(f"<b>💡 {e(t(lang, 'card.principle'))}</b>")
         lines.append(e(card.principle.get(lang)))
-        lines.append("")
-        lines.append(f"<i>{e(t(lang, 'card.source'))}: {e(', '.join(card.source))}</i>")
     return "\n".join(lines)
 
 

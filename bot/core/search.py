@@ -129,6 +129,7 @@ RERANK = 10  # candidates re-ranked by line similarity
 RERANK_LONG = 5  # for long messages, where line similarity weighs less
 TF_BOOST = 0.1  # weight of how many of a card's lines carry a term
 LEN_NORM = 0.3  # BM25-style length normalisation of a card's term mass
+UNKNOWN_WEIGHT = 0.75  # of the rarest term's idf, for a query term no card has
 TYPO_WEIGHT = 0.8  # a misspelt English word counts this much of the word it stands for
 TYPO_CUTOFF = 75.0  # how alike (rapidfuzz ratio) a misspelling and a known word must be
 WORD_MEMORY = 20_000  # distinct query words whose terms are remembered (a few MB at most)
@@ -136,6 +137,7 @@ CHUNK = 256  # cards indexed per batch: bounds the temporary arrays (at most 256
 
 # Term keys: kind << 24 | payload.
 _SOUND, _WORD = 1 << 24, 2 << 24
+_UNKNOWN = 3 << 24  # stands for the query's English words that no card uses (no posting has it)
 # A term's place in a card, as the low bits of the sort key: each look-up text's field
 # (title, customer lines, keywords, thirty seconds) x 2, and the playbook's tags (5) between
 # keywords and thirty seconds, so the smallest code of a (term, card) is its strongest class.
@@ -546,6 +548,9 @@ class SearchIndex:
         pending.terms.close()
         self.term_keys = keys.astype(np.uint64)
         self.idf = np.log1p(n / np.maximum(df, 1))
+        # A query term no card has says the query is (partly) about something else: it
+        # weighs in the query's mass nearly as much as the rarest term a card does have.
+        self.unknown_idf = float(np.log1p(n)) * UNKNOWN_WEIGHT
         sizes = np.zeros(n)
         sizes[: len(self.card_ids)] = pending.sizes
         sizes /= 100
@@ -588,12 +593,17 @@ class SearchIndex:
             ids = [SOUNDS.of(c) for c in run]
             for a, b in pairwise(ids):
                 out[_SOUND | a << 12 | b] = 1.0
+        unknown = 0.0
         for word in _WORD_RE.findall(text):
             terms = self._word_terms.get(word)
             if terms is None:
                 terms = self._terms_of_word(word)
             for key, weight in terms:
                 out[key] = max(out.get(key, 0.0), weight)
+            if len(word) >= 2 and word not in _STOP and not word.isdigit():
+                unknown += 1.0 - max((w for _, w in terms), default=0.0)
+        if unknown > 0:
+            out[_UNKNOWN] = unknown
         return out
 
     def _terms_of_word(self, word: str) -> tuple[tuple[int, float], ...]:
@@ -628,7 +638,7 @@ class SearchIndex:
         q_weight = np.fromiter(q_terms.values(), dtype=np.float64, count=len(q_terms))
         at = np.minimum(np.searchsorted(self.term_keys, keys), len(self.term_keys) - 1)
         found = self.term_keys[at] == keys
-        idf = np.where(found, self.idf[at], 1.0)
+        idf = np.where(found, self.idf[at], self.unknown_idf)
         q_mass = float((idf * q_weight).sum()) or 1.0
         lo, hi = self.offsets[at[found]], self.offsets[at[found] + 1]
         if not (hi > lo).any():
