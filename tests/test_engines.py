@@ -8,7 +8,7 @@ from bot.channels.html_text import split_message, to_plain, utf16_len
 from bot.content.library import load_library
 from bot.content.models import Check
 from bot.core.scoring import normalize, score_answer
-from bot.core.search import _SOUND, _WORD, SearchIndex, fuzzy_pinyin, word_key
+from bot.core.search import _SOUND, _UNKNOWN, _WORD, SearchIndex, fuzzy_pinyin, word_key
 from tests.conftest import FIXTURES
 
 
@@ -149,7 +149,11 @@ def test_unknown_english_word_stands_for_its_nearest_known_words(index: SearchIn
     word = index.word_ids[word_key("expensive")]
     typo = index.query_terms("expensiev")
     assert 0 < typo[_WORD | word] < 1.0
-    assert index.query_terms("zzzzqqqq") == {}
+    # The part of a misspelling its neighbours do not explain, and a word no card has, are
+    # marked as unknown: they weigh in the query's mass but find no card.
+    assert typo[_UNKNOWN] == pytest.approx(1.0 - typo[_WORD | word])
+    assert index.query_terms("zzzzqqqq") == {_UNKNOWN: 1.0}
+    assert index.search("zzzzqqqq") == []
 
 
 @pytest.mark.parametrize(
