@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,67 @@ def test_library_refuses_broken_content_as_a_whole() -> None:
     with pytest.raises(ContentError) as info:
         load_library(BROKEN / "scenario-cycle")
     assert all(p.line > 0 for p in info.value.problems)
+
+
+def _valid_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    """The valid fixture with one text replaced in `file`."""
+    root = tmp_path / "content"
+    shutil.copytree(FIXTURES / "valid", root)
+    path = root / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return root
+
+
+ORDER_EXPLANATION = '{zh: 先总结再提议。, en: "Sum up, then propose."}'
+
+
+@pytest.mark.parametrize(
+    ("explanation", "lang"),
+    [
+        ('{zh: 选B，先总结。, en: "Sum up, then propose."}', "zh"),
+        ('{zh: B 是第一步。, en: "Sum up, then propose."}', "zh"),
+        ('{zh: 总结要点（B）在前。, en: "Sum up, then propose."}', "zh"),
+        ('{zh: B总结要点，A提出下一步。, en: "Sum up, then propose."}', "zh"),
+        ('{zh: 先总结再提议。, en: "B sum up, A propose a next step."}', "en"),
+        ('{zh: 先总结再提议。, en: "Option B comes first."}', "en"),
+        ('{zh: 先总结再提议。, en: "Summing up (C) comes first."}', "en"),
+        ('{zh: 先总结再提议。, en: "B and A, in that order."}', "en"),
+    ],
+)
+def test_an_explanation_naming_option_letters_is_reported(
+    tmp_path: Path, explanation: str, lang: str, capsys
+) -> None:
+    root = _valid_copy(tmp_path, PB, f"explanation: {ORDER_EXPLANATION}", f"explanation: {explanation}")
+    assert main(["validate", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert f"{PB}:79: the {lang} explanation names an option by letter" in err, err
+
+
+@pytest.mark.parametrize(
+    "explanation",
+    [
+        '{zh: 先总结再提议，B端客户也一样。, en: "Sum up, then propose."}',
+        '{zh: 先总结再提议。, en: "A summary comes first, then a proposal."}',
+        '{zh: 先总结再提议。, en: "Sum up first. A proposal without it is Plan B at best."}',
+        '{zh: 4G、5G客户都一样。, en: "On 4G, 5G or broadband, sum up first."}',
+    ],
+)
+def test_ordinary_capitals_are_not_option_letters(tmp_path: Path, explanation: str, capsys) -> None:
+    root = _valid_copy(tmp_path, PB, f"explanation: {ORDER_EXPLANATION}", f"explanation: {explanation}")
+    assert main(["validate", str(root)]) == 0, capsys.readouterr().err
+
+
+def test_a_space_after_chinese_punctuation_is_reported(tmp_path: Path, capsys) -> None:
+    folded = "  zh: >-\n    一家小公司的老板说，\n    你们的套餐比对手贵。\n"
+    root = _valid_copy(tmp_path, SC, "  zh: 一家小公司的老板说你们的套餐比对手贵。\n", folded)
+    assert main(["validate", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert f"{SC}:4: a space after Chinese punctuation in zh text" in err, err
+
+
+def test_english_spaces_and_chinese_without_spaces_pass(tmp_path: Path, capsys) -> None:
+    one_line = "  zh: >-\n    一家小公司的老板说，你们的套餐比对手贵。\n"
+    root = _valid_copy(tmp_path, SC, "  zh: 一家小公司的老板说你们的套餐比对手贵。\n", one_line)
+    assert main(["validate", str(root)]) == 0, capsys.readouterr().err

@@ -8,6 +8,7 @@ never returned, so the bot keeps running on its last good one.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
@@ -465,6 +466,7 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
     homes: dict[tuple[str, str], _Parsed] = {}
 
     for p in parsed:
+        problems += _zh_spacing_problems(p)
         if p.kind == "checks":
             for i, chk in enumerate(p.model.checks):
                 if chk.id in checks:
@@ -559,6 +561,7 @@ def _link(parsed: list[_Parsed], failed: set[str]) -> tuple[Library | None, list
                 problem(p, ("quiz", i, "id"), f"duplicate question id {q.id!r}")
             questions[qid] = (pb, q)
             resolve_card(p, ("quiz", i, "card"), q.card, pb.id)
+            problems += _letter_problems(p, i, q)
             if q.kind == "text":
                 rubrics[f"qz:{qid}"] = resolve_rubric(p, ("quiz", i, "rubric"), list(q.rubric))
 
@@ -676,6 +679,96 @@ def _graph_problems(sc: Scenario, p: _Parsed) -> list[Problem]:
                 Problem(p.display, p.doc.line_of((section, name)), f"{name!r} cannot be reached from start")
             )
     return problems
+
+
+#: A folded (`>-`) line break turns into an ASCII space: "贵了两成多。 你要" reads as a typo.
+_ZH_PUNCT_SPACE = re.compile(r"[，。？！；：、] ")
+#: Options are shuffled and lettered at run time, so an explanation may not name them by letter:
+#: "选A", "B 是", "A和C", "(C)", "option B", "B and D", "A, C".
+_LETTERS = "A-H"
+_LETTER_REF = {
+    "zh": re.compile(
+        rf"(?:选项|选|答案是?|答案为)\s*[{_LETTERS}](?![A-Za-z])|[（(][{_LETTERS}][)）]"
+        rf"|(?<![A-Za-z0-9])[{_LETTERS}]\s*(?:是|为|和|与|或|、|，|对|错|正确|不对|项)"
+    ),
+    "en": re.compile(
+        rf"\b(?i:options?|answers?|choices?)\s+[{_LETTERS}]\b|[（(][{_LETTERS}][)）]"
+        rf"|(?<![Pp]lan )\b[{_LETTERS}]\s+(?:is|are|and|or)\b|\b[{_LETTERS}]\s*[,→>]\s*[{_LETTERS}]\b"
+    ),
+}
+
+
+def _zh_spacing_problems(p: _Parsed) -> list[Problem]:
+    """A space right after Chinese punctuation in any zh text (usually a folded line break)."""
+    found: dict[int, str] = {}
+    for path, text in _zh_strings(p.model.model_dump(), ()):
+        m = _ZH_PUNCT_SPACE.search(text)
+        if m:
+            snippet = text[max(0, m.start() - 6) : m.end() + 4]
+            found.setdefault(p.doc.line_of(path), snippet)
+    return [
+        Problem(
+            p.display,
+            line,
+            f"a space after Chinese punctuation in zh text ({snippet!r}); "
+            "in a folded (>-) block every line break is a space: keep zh text on one line",
+        )
+        for line, snippet in found.items()
+    ]
+
+
+def _zh_strings(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "zh" and isinstance(item, str):
+                yield (*path, key), item
+            elif key == "zh" and isinstance(item, list):
+                yield from (((*path, key, i), s) for i, s in enumerate(item) if isinstance(s, str))
+            else:
+                yield from _zh_strings(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _zh_strings(item, (*path, i))
+
+
+def _letter_problems(p: _Parsed, index: int, q: Question) -> list[Problem]:
+    """An explanation of a choice or ordering question that names options by their letter."""
+    if q.kind not in ("single", "multiple", "order"):
+        return []
+    problems = []
+    for lang in ("zh", "en"):
+        hit = _letter_ref(q.explanation.get(lang), lang, [o.text.get(lang) for o in q.options])
+        if hit:
+            problems.append(
+                Problem(
+                    p.display,
+                    p.doc.line_of(("quiz", index, "explanation", lang)),
+                    f"the {lang} explanation names an option by letter ({hit!r}); options are "
+                    "shuffled and lettered at run time: name the option itself",
+                )
+            )
+    return problems
+
+
+def _letter_ref(text: str, lang: str, options: list[str]) -> str | None:
+    """The first letter reference in `text`: a letter shape, or a letter before an option's text
+    ("A acquisition", "D衰退"). A bare "A" before an English consonant is the article."""
+    m = _LETTER_REF[lang].search(text)
+    if m:
+        return m.group(0)
+    for option in options:
+        if lang == "zh":
+            head, rx = option[:2], r"(?<![A-Za-z0-9])([{}])[.):：、]?\s*{}"
+        else:
+            head, rx = re.split(r"[^\w-]", option, maxsplit=1)[0], r"\b([{}])[.):]?\s+(?i:{})\b"
+        if len(head.strip()) < 2 or head.lower() in ("the", "an"):
+            continue
+        rx = rx.format(_LETTERS, re.escape(head))
+        for m in re.finditer(rx, text):
+            if lang == "en" and m.group(1) == "A" and head[0].lower() not in "aeiou":
+                continue
+            return m.group(0)
+    return None
 
 
 def iter_texts(lib: Library) -> Iterator[str]:
