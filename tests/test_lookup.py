@@ -13,6 +13,7 @@ from bot.channels.html_text import utf16_len
 from bot.config import REPO_ROOT
 from bot.content.library import load_library
 from bot.core.search import SearchIndex
+from bot.i18n import t
 from tests.harness import BotHarness, User, button_data, texts
 
 
@@ -118,12 +119,12 @@ def test_held_out_set_regression_floor(index: SearchIndex) -> None:
         ("谢谢！", "我在"),
         ("好的，收到", "我在"),
         ("thanks", "I'm here"),
-        ("ok", "I'm here"),
+        ("ok", "我在"),  # too short to say which language: the user's
         ("Hello!", "I'm here"),
     ],
 )
 async def test_small_talk_gets_a_hint_not_a_card(bot: BotHarness, text: str, hint: str) -> None:
-    """"谢谢" and "ok" are in some cards' customer lines; a trainee saying them wants no card."""
+    """ "谢谢" and "ok" are in some cards' customer lines; a trainee saying them wants no card."""
     user = User(id=3200, language_code="zh")
     calls = await bot.send(text, user)
     sent = texts(calls)
@@ -151,3 +152,13 @@ def test_off_topic_messages(index: SearchIndex) -> None:
     other = [got for _, kind, got in results if kind == "offtopic"]
     assert len(chat) >= 20 and set(chat) == {"hint"}
     assert len(other) >= 20 and other.count("card") <= 14
+
+
+async def test_a_letter_or_a_short_word_is_answered_in_the_users_language(
+    bot: BotHarness, zh_user: User
+) -> None:
+    """Without a chosen language the reply follows the script written in, unless it says nothing."""
+    assert "信息太短" in texts(await bot.send("D", zh_user))[0]
+    assert "我在" in texts(await bot.send("ok", zh_user))[0]
+    card = texts(await bot.send("customer says we're too expensive", zh_user))[0]
+    assert t("en", "card.customer") in card, "a whole English sentence gets the English card"

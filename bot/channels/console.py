@@ -1,7 +1,9 @@
 """The terminal chat: the same Coach, read from stdin and written to stdout.
 
 Type what a customer said, or a command (/help lists them). Buttons are numbered: type
-the number to press one. `quit` or end-of-input leaves.
+the number to press one; the last buttons shown stay pressable until a reply with new
+buttons replaces them. On launch a quiz or role-play left in progress is picked up (as
+/quiz and /roleplay do), otherwise the /start welcome is shown. `quit` or end-of-input leaves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from bot.core.coach import Coach
 from bot.core.reply import Button, Ctx, Reply
 
 PROMPT = "> "
+#: Session kinds whose command, given no arguments, resumes the run in progress.
+RESUMABLE = ("quiz", "roleplay")
 
 
 class Console:
@@ -27,7 +31,9 @@ class Console:
         self.buttons: list[Button] = []
 
     def show(self, replies: list[Reply]) -> None:
-        self.buttons = []
+        # A reply without buttons (a hint, a verdict) keeps the earlier buttons pressable.
+        if any(b.action is not None for reply in replies for row in reply.buttons for b in row):
+            self.buttons = []
         for reply in replies:
             if reply.file is not None:
                 path = self.files_dir / reply.file.name
@@ -68,6 +74,15 @@ class Console:
             self.show(self.coach.text(self.ctx, text))
         return True
 
+    def launch(self) -> None:
+        """The first screen: a run left in progress is picked up, else the welcome."""
+        session = self.coach.store.session(self.ctx.user_id)
+        kind = session["kind"] if session else None
+        if kind in RESUMABLE and kind in self.coach.command_names:
+            self.show(self.coach.command(self.ctx, kind, ""))
+        else:
+            self.show(self.coach.command(self.ctx, "start", ""))
+
 
 def run_console(
     settings: Settings,
@@ -83,7 +98,7 @@ def run_console(
     coach = build_coach(settings)
     console = Console(coach, user_id, lang, stdout, Path.cwd())
     interactive = stdin.isatty()
-    console.show(coach.command(console.ctx, "start", ""))
+    console.launch()
     while True:
         if interactive:
             stdout.write(PROMPT)

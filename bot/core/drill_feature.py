@@ -27,8 +27,8 @@ from bot.core.review import (
     LEARN_AHEAD,
     RATINGS,
     delete_item,
+    drill_due,
     drill_queue,
-    due_count,
     next_due,
     parse_ts,
     preview,
@@ -191,7 +191,7 @@ class DrillFeature(Feature):
             if self._content(row) is not None:
                 break
             delete_item(store, row["id"])  # its card or question left the content
-        n = due_count(store, who.id, now + LEARN_AHEAD)
+        n = drill_due(store, who.id, now)
         button = Button(t(lang, "dr.show"), f"drs:{row['id']}:{row['reps']}")
         return Reply(self._front(who, row, n), rows(button))
 
@@ -265,7 +265,7 @@ class DrillFeature(Feature):
             return [Reply(t(who.lang, "stale_button"))]
         row, _ = found
         lang, now = who.lang, datetime.now(UTC)
-        n = due_count(self.coach.store, who.id, now + LEARN_AHEAD)
+        n = drill_due(self.coach.store, who.id, now)
         nexts = preview(row, now)
         buttons = [
             Button(
@@ -370,7 +370,7 @@ def daily_drill_reminders(coach: Any, now: datetime) -> list[Reply]:
         if row["reminded_on"] == today or local.strftime("%H:%M") < row["remind_at"]:
             continue
         sync_items(store, coach.lib, row["user_id"])
-        n = due_count(store, row["user_id"], now)
+        n = drill_due(store, row["user_id"], now)
         with store.tx() as db:
             db.execute("update user_prefs set reminded_on = ? where user_id = ?", [today, row["user_id"]])
         if n:

@@ -94,10 +94,14 @@ def is_smalltalk(text: str) -> bool:
 
 
 def answer_lang(who: Who, text: str) -> str:
-    """The user's chosen language if they chose one, else the language they wrote in."""
+    """The user's chosen language if they chose one, else the language they wrote in when
+    that is clear: a letter or a short word ("D", "ok") says nothing of it."""
     if who.lang_chosen:
         return who.lang
-    return detect_lang(text) or who.lang
+    lang = detect_lang(text)
+    if lang == "en" and len(_LATIN_WORDS.findall(text)) < 2 and len(text) < 6:
+        return who.lang
+    return lang or who.lang
 
 
 def lookup(coach: Coach, who: Who, text: str) -> list[Reply]:

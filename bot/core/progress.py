@@ -126,7 +126,8 @@ def open_assignments(store: Store, user_id: int, limit: int = 5) -> list[dict[st
     return store.query(
         "select a.id, a.kind, a.ref, a.due_date from assignments a "
         "join team_members m on m.team_id = a.team_id and m.user_id = :u "
-        "where not exists (select 1 from quiz_runs r where r.assignment_id = a.id and r.user_id = :u "
+        "where a.cancelled_at is null "
+        "and not exists (select 1 from quiz_runs r where r.assignment_id = a.id and r.user_id = :u "
         "  and r.status = 'finished') "
         "and not exists (select 1 from roleplay_runs r where r.assignment_id = a.id and r.user_id = :u "
         "  and r.status = 'finished') "

@@ -15,7 +15,7 @@ from bot.core.prefs import iso_week, prefs, tz_of, user_zone, week_start
 from bot.core.progress import Mastery, active_days, mastery, open_assignments, recent_results, streak, weeks
 from bot.core.render import e
 from bot.core.reply import Button, Reply, rows
-from bot.core.review import due_count, parse_ts, sync_items, ts
+from bot.core.review import drill_due, due_count, parse_ts, sync_items, ts
 from bot.i18n import add_strings, t
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class ProgressFeature(Feature):
             lines.append(t(lang, "pg.streak", n=n) + (e(t(lang, "pg.streak_today")) if today in days else ""))
         else:
             lines.append(e(t(lang, "pg.streak_none")))
-        due = due_count(store, who.id, now)
+        due = drill_due(store, who.id, now)
         lines.append(t(lang, "pg.due", n=due) if due else e(t(lang, "pg.due_none")))
         lines += [
             "",
@@ -269,7 +269,7 @@ def _digest(coach: Coach, u: dict[str, Any], now: datetime, tz: Any) -> tuple[Re
     scores = mastery(store, coach.lib, uid, now)
     snapshot = {pid: m.score for pid, m in scores.items()}
     _, week = weeks(store, [uid], now - timedelta(days=7))[uid]
-    due_now = due_count(store, uid, now)
+    due_now = drill_due(store, uid, now)
     if not (week.points or week.quiz_answered or week.roleplays or due_now):
         return None, snapshot
     before = json.loads(u["digest_state"] or "null")

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from bot.content.models import Question
 from bot.core.coach import Feature
-from bot.core.quiz import LETTERS, Past, is_right, pick_questions, right_ids, shown_ids
+from bot.core.quiz import (
+    LETTERS,
+    Past,
+    is_right,
+    looks_like_lookup,
+    pick_questions,
+    read_typed,
+    right_ids,
+    shown_ids,
+)
 from bot.core.render import card_title, e
 from bot.core.reply import Button, Reply, rows
 from bot.core.roleplay_feature import check_lines
@@ -86,6 +95,26 @@ add_strings(
             "en": "Quiz ended. Every answer you gave is saved.",
         },
         "qz.empty": {"zh": "请输入你的回答。", "en": "Type your answer."},
+        "qz.type_one": {
+            "zh": "这道题请点按钮作答，或直接打字母（A–{last}）。",
+            "en": "Tap a button, or type the letter (A–{last}).",
+        },
+        "qz.type_many": {
+            "zh": "请勾选后点“提交”，或直接打出所有正确选项的字母，如 AC。",
+            "en": "Tick the options and Submit, or type every right letter, e.g. AC.",
+        },
+        "qz.type_order": {
+            "zh": "请按顺序点选，或一次打出全部 {n} 个字母的顺序，如 {example}。",
+            "en": "Tap the items in order, or type all {n} letters in your order, e.g. {example}.",
+        },
+        "qz.type_tf": {
+            "zh": "请点“对”或“错”，也可以直接打“对”或“错”。",
+            "en": "Tap True or False, or type true or false (T / F).",
+        },
+        "qz.still_on": {
+            "zh": "📝 测验还在进行（第 {where} 题）：点题目下的按钮或直接打字作答；/quiz 重新显示题目，/cancel 结束测验。",
+            "en": "📝 Your quiz is still on (question {where}): tap a button on it or type your answer; /quiz shows it again, /cancel ends it.",
+        },
         "qz.gone": {
             "zh": "这次测验的题目已经下线了，请重新开始一次测验。",
             "en": "This quiz's questions are no longer available; please start a new quiz.",
@@ -169,6 +198,11 @@ class QuizFeature(Feature):
     def start(self, who: Who, pid: str, assignment: dict[str, Any] | None = None) -> list[Reply]:
         """Start a run (practice, or the assignment's fixed set); any other active quiz run ends."""
         lib = self.coach.lib
+        linked = ""
+        if assignment is None:  # started by the trainee: counts for their open assignment of it, if any
+            from bot.core.assignments import link_assignment
+
+            assignment, linked = link_assignment(self.coach, who, KIND, pid)
         if assignment is not None:
             qids = [q for q in json.loads(assignment["questions"] or "[]") if q in lib.questions]
         else:
@@ -191,7 +225,8 @@ class QuizFeature(Feature):
         run = self._run(run_id)
         assert run is not None
         title = lib.playbooks[pid].title.get(who.lang)
-        head = Reply(t(who.lang, "qz.started", title=e(title), n=len(qids)))
+        started = t(who.lang, "qz.started", title=e(title), n=len(qids))
+        head = Reply(started + (f"\n{linked}" if linked else ""))
         return [head, self.question_reply(who, run)]
 
     # ------------------------------------------------------------ runs
@@ -238,9 +273,7 @@ class QuizFeature(Feature):
             buttons.append(
                 (Button(t(lang, "qz.btn.true"), f"{data}:t"), Button(t(lang, "qz.btn.false"), f"{data}:f"))
             )
-        elif q.kind == "text":
-            lines.append(f"<i>{e(t(lang, 'qz.type'))}</i>")
-        else:
+        elif q.kind != "text":  # a text question's instruction is in the head line already
             texts = {o.id: o.text.get(lang) for o in q.options}
             ids = shown_ids(q, run["id"], qid)
             picks = [p for p in run["picks"] if 0 <= p < len(ids)]
@@ -333,20 +366,42 @@ class QuizFeature(Feature):
     def on_session_text(self, who: Who, session: dict, text: str) -> list[Reply]:
         run = self._run(session["ref_id"])
         q = self.current(run) if run and run["status"] == "active" and run["user_id"] == who.id else None
-        if run is None or q is None or q.kind != "text":
+        if run is None or q is None:
             if run is None or run["status"] != "active":
                 with self.coach.store.tx() as db:
                     self.coach.store.clear_session(db, who.id)
-            # Free text is a talk-track look-up unless a typed answer is due (one minute before a call).
             from bot.core.lookup import lookup
 
             return lookup(self.coach, who, text)
+        if q.kind != "text":
+            return self._typed_to_buttons(who, run, q, text)
         answer = text.strip()
         if not answer:
             return [Reply(t(who.lang, "qz.empty"))]
         qid = run["questions"][run["pos"]]
         result = score_answer(self.coach.lib.question_rubric(qid), answer, q.pass_mark)
         return self._record(who, run, q, answer, result.passed, score=result.score, result=result)
+
+    def _typed_to_buttons(self, who: Who, run: dict[str, Any], q: Question, text: str) -> list[Reply]:
+        """Text while a button question waits: an answer when it plainly is one ("B", "BCAD",
+        "对"), a look-up when it reads as a customer's words, else a nudge back to the question."""
+        typed = read_typed(q, text)
+        if isinstance(typed, bool):
+            return self._record(who, run, q, "true" if typed else "false", is_right(q, typed))
+        if typed is not None:
+            qid = run["questions"][run["pos"]]
+            picked = [shown_ids(q, run["id"], qid)[i] for i in typed]
+            return self._record(who, run, q, ",".join(picked), is_right(q, picked))
+        lang = who.lang
+        if looks_like_lookup(text):
+            from bot.core.lookup import lookup
+
+            where = f"{run['pos'] + 1}/{len(run['questions'])}"
+            return [*lookup(self.coach, who, text), Reply(t(lang, "qz.still_on", where=where))]
+        n = len(q.options)
+        example = (LETTERS[1] + LETTERS[0] + LETTERS[2:n]) if n > 1 else LETTERS[0]
+        nudge = t(lang, _TYPE_HINT[q.kind], last=LETTERS[max(n - 1, 0)], n=n, example=example)
+        return [Reply(e(nudge)), self.question_reply(who, run)]
 
     def _record(
         self,
@@ -475,6 +530,15 @@ _HOW = {
     "order": "qz.pick_order",
     "truefalse": "qz.true_false",
     "text": "qz.type",
+}
+
+
+#: The nudge when text during a button question is neither an answer nor a look-up.
+_TYPE_HINT = {
+    "single": "qz.type_one",
+    "multiple": "qz.type_many",
+    "order": "qz.type_order",
+    "truefalse": "qz.type_tf",
 }
 
 

@@ -13,7 +13,16 @@ from bot.core.calls import call_outcomes_html
 from bot.core.coach import Feature
 from bot.core.render import card_title, e
 from bot.core.reply import Button, OutFile, Reply, rows
-from bot.core.teams import NAME_MAX, clean_text, find_team, manageable_team, manageable_teams, refusal
+from bot.core.teams import (
+    NAME_MAX,
+    clean_text,
+    count_members,
+    find_team,
+    manageable_team,
+    manageable_teams,
+    refusal,
+    team_label,
+)
 from bot.i18n import add_strings, t
 from bot.reports import TeamReport, build_report, export_csv, member_detail, scores_chart
 
@@ -31,24 +40,29 @@ add_strings(
             "en": "Export attempts as CSV: /export [team]",
         },
         "rep.pick": {"zh": "看哪个团队？", "en": "Which team?"},
-        "rep.title": {"zh": "📊 <b>{team}</b> · {n} 人", "en": "📊 <b>{team}</b> · {n} members"},
+        "rep.title": {"zh": "📊 <b>{team}</b> · {members}", "en": "📊 <b>{team}</b> · {members}"},
         "rep.assignments": {"zh": "<b>作业</b>", "en": "<b>Assignments</b>"},
         "rep.no_assignments": {"zh": "还没有布置作业（/assign）。", "en": "No assignments yet (/assign)."},
         "rep.assignment": {
             "zh": "• {what} · 截止 {due} · 完成 {done}/{n}（{pct}%）",
             "en": "• {what} · due {due} · done {done}/{n} ({pct}%)",
         },
+        "rep.in_progress": {"zh": " · 进行中 {n}", "en": " · {n} in progress"},
         "rep.bands": {
             "zh": "   得分：平均 {avg} · <60：{b0} · 60–79：{b1} · ≥80：{b2}",
             "en": "   scores: mean {avg} · <60: {b0} · 60–79: {b1} · ≥80: {b2}",
         },
         "rep.members": {
-            "zh": "<b>成员</b>（完成/作业 · 平均分 · 最近活跃）",
-            "en": "<b>Members</b> (done/assigned · mean · last active)",
+            "zh": "<b>成员</b>（完成/作业 · 平均分 · 最近活跃；⏳ 进行中）",
+            "en": "<b>Members</b> (done/assigned · mean · last active; ⏳ in progress)",
         },
         "rep.member": {
             "zh": "• {name} ({id}) — {done}/{total} · {avg} · {last}",
             "en": "• {name} ({id}) — {done}/{total} · {avg} · {last}",
+        },
+        "rep.member_started": {
+            "zh": "• {name} ({id}) — {done}/{total} ⏳{started} · {avg} · {last}",
+            "en": "• {name} ({id}) — {done}/{total} ⏳{started} · {avg} · {last}",
         },
         "rep.more_members": {
             "zh": "……还有 {n} 人，完整名单见 /export。",
@@ -74,6 +88,14 @@ add_strings(
             "zh": "团队 {team} 里没有“{who}”。用用户ID或名字。",
             "en": "There is no \u201c{who}\u201d in team {team}. Use their user id or name.",
         },
+        "rep.ambiguous_member": {
+            "zh": "团队 {team} 里有 {n} 个成员叫“{who}”，请用用户ID：",
+            "en": "{n} members of team {team} are called \u201c{who}\u201d; use their user id:",
+        },
+        "rep.ambiguous_line": {
+            "zh": "• {name} ({id}) — /report {team} {id}",
+            "en": "• {name} ({id}) — /report {team} {id}",
+        },
         "rep.member_title": {
             "zh": "👤 <b>{name}</b> ({id}) · {team}",
             "en": "👤 <b>{name}</b> ({id}) · {team}",
@@ -92,6 +114,14 @@ add_strings(
             "en": "✅ {what} — score {score} ({when})",
         },
         "rep.member_open": {"zh": "⬜ {what} — 截止 {due}", "en": "⬜ {what} — due {due}"},
+        "rep.member_quiz_started": {
+            "zh": "⏳ {what} — 进行中，已答 {n}/{total} 题 · 截止 {due}",
+            "en": "⏳ {what} — in progress, {n} of {total} answered · due {due}",
+        },
+        "rep.member_rp_started": {
+            "zh": "⏳ {what} — 进行中，已回复 {n} 次 · 截止 {due}",
+            "en": "⏳ {what} — in progress, {n} replies so far · due {due}",
+        },
         "exp.caption": {
             "zh": "📄 {scope}：全部练习记录（UTF-8，可直接用 Excel 打开）",
             "en": "📄 {scope}: every attempt (UTF-8, opens in Excel)",
@@ -132,7 +162,7 @@ class ReportFeature(Feature):
         teams = manageable_teams(self.coach.store, who)
         if not teams and not everyone:
             return [Reply(t(who.lang, "team.none"))]
-        buttons = [Button(tm["name"], f"{prefix}:{tm['id']}") for tm in teams[:40]]
+        buttons = [Button(team_label(who, tm)[:64], f"{prefix}:{tm['id']}") for tm in teams[:40]]
         if everyone:
             buttons.append(Button(t(who.lang, "exp.btn.all"), f"{prefix}:all"))
         return [Reply(t(who.lang, key), rows(*buttons, per_row=2))]
@@ -183,7 +213,7 @@ class ReportFeature(Feature):
     def report_html(self, rep: TeamReport, lang: str) -> str:
         lib = self.coach.lib
         lines = [
-            t(lang, "rep.title", team=e(rep.team["name"]), n=rep.members),
+            t(lang, "rep.title", team=e(rep.team["name"]), members=e(count_members(lang, rep.members))),
             "",
             t(lang, "rep.assignments"),
         ]
@@ -192,9 +222,10 @@ class ReportFeature(Feature):
         for a in rep.assignments[:SHOW_ASSIGNMENTS]:
             what = content_title(self.coach, a.kind, a.ref, lang)
             pct = round(100 * a.done / a.members) if a.members else 0
-            lines.append(
-                e(t(lang, "rep.assignment", what=what, due=a.due_date, done=a.done, n=a.members, pct=pct))
-            )
+            line = t(lang, "rep.assignment", what=what, due=a.due_date, done=a.done, n=a.members, pct=pct)
+            if a.started:
+                line += t(lang, "rep.in_progress", n=a.started)
+            lines.append(e(line))
             if a.done:
                 b0, b1, b2 = a.bands
                 lines.append(e(t(lang, "rep.bands", avg=_avg(a.avg), b0=b0, b1=b1, b2=b2)))
@@ -204,8 +235,9 @@ class ReportFeature(Feature):
         for p in rep.people[:SHOW_MEMBERS]:
             line = t(
                 lang,
-                "rep.member",
+                "rep.member_started" if p.started else "rep.member",
                 name=p.name or "—",
+                started=p.started,
                 id=p.user_id,
                 done=p.done,
                 total=p.assigned,
@@ -245,7 +277,9 @@ class ReportFeature(Feature):
         match = [m for m in members if str(m["id"]) == wanted] or [
             m for m in members if (m["name"] or "").casefold() == wanted.casefold()
         ]
-        detail = member_detail(store, self.coach.lib, team["id"], match[0]["id"]) if len(match) == 1 else None
+        if len(match) > 1:
+            return [self._ambiguous(lang, team, wanted, match)]
+        detail = member_detail(store, self.coach.lib, team["id"], match[0]["id"]) if match else None
         if detail is None:
             return [Reply(t(lang, "rep.no_member", team=e(team["name"]), who=e(wanted)))]
         u = detail.user
@@ -257,17 +291,7 @@ class ReportFeature(Feature):
         ]
         for a in detail.assignments[:SHOW_ASSIGNMENTS]:
             what = content_title(self.coach, a["kind"], a["ref"], lang)
-            if a["done"]:
-                line = t(
-                    lang,
-                    "rep.member_done",
-                    what=what,
-                    score=_avg(a["score"]),
-                    when=_short(a["finished_at"], lang),
-                )
-            else:
-                line = t(lang, "rep.member_open", what=what, due=a["due_date"])
-            lines.append(e(line))
+            lines.append(e(self._assignment_line(a, what, lang)))
         if not detail.assignments:
             lines.append(e(t(lang, "rep.no_assignments")))
         lines += [
@@ -288,6 +312,41 @@ class ReportFeature(Feature):
             )
         )
         return [Reply("\n".join(lines), buttons)]
+
+    @staticmethod
+    def _assignment_line(a: dict[str, Any], what: str, lang: str) -> str:
+        """Done (score, when), in progress (how far), or not started."""
+        if a["done"]:
+            return t(
+                lang,
+                "rep.member_done",
+                what=what,
+                score=_avg(a["score"]),
+                when=_short(a["finished_at"], lang),
+            )
+        if a["started"] and a["kind"] == "quiz":
+            total = a["total"] or "?"
+            return t(
+                lang,
+                "rep.member_quiz_started",
+                what=what,
+                n=a["progress"] or 0,
+                total=total,
+                due=a["due_date"],
+            )
+        if a["started"]:
+            return t(lang, "rep.member_rp_started", what=what, n=a["progress"] or 0, due=a["due_date"])
+        return t(lang, "rep.member_open", what=what, due=a["due_date"])
+
+    @staticmethod
+    def _ambiguous(lang: str, team: dict[str, Any], wanted: str, match: list[dict[str, Any]]) -> Reply:
+        """Several members share the name asked for: list them with their ids."""
+        lines = [t(lang, "rep.ambiguous_member", n=len(match), team=e(team["name"]), who=e(wanted))]
+        lines += [
+            e(t(lang, "rep.ambiguous_line", name=m["name"] or "—", id=m["id"], team=team["name"]))
+            for m in sorted(match, key=lambda m: m["id"])
+        ]
+        return Reply("\n".join(lines))
 
     # ------------------------------------------------------------ /export
 
@@ -320,7 +379,7 @@ class ReportFeature(Feature):
     def export_file(self, who: Who, team: dict[str, Any] | None) -> list[Reply]:
         if not self.coach.allow_heavy(who):
             return [Reply(t(who.lang, "rate_limited"))]
-        data = export_csv(self.coach.store, team["id"] if team else None)
+        data = export_csv(self.coach.store, team["id"] if team else None, self.coach.lib, who.lang)
         scope = team["name"] if team else t(who.lang, "exp.all")
         name = f"coachbot-team-{team['id']}.csv" if team else "coachbot-all.csv"
         caption = e(t(who.lang, "exp.caption", scope=scope))

@@ -53,6 +53,12 @@ def due_count(store: Store, user_id: int, now: datetime) -> int:
     return int(row["n"]) if row else 0
 
 
+def drill_due(store: Store, user_id: int, now: datetime) -> int:
+    """Items the drill would show at `now` (due within LEARN_AHEAD): the one "due" figure that
+    /drill, /progress, reminders and digests all show, so they never disagree."""
+    return due_count(store, user_id, now + LEARN_AHEAD)
+
+
 def next_due(store: Store, user_id: int) -> datetime | None:
     row = store.one("select min(due) as due from review_items where user_id = ?", [user_id])
     return parse_ts(row["due"]) if row and row["due"] else None

@@ -17,7 +17,7 @@ from bot.core.render import e
 from bot.core.reply import Button, Reply, rows
 from bot.core.roleplay import score_turn
 from bot.core.scoring import Score
-from bot.i18n import t
+from bot.i18n import add_strings, t
 from bot.store.db import now
 
 if TYPE_CHECKING:
@@ -27,6 +27,15 @@ KIND = "roleplay"
 OUTCOMES = ("strong", "partial", "weak")
 MARK = {"strong": "🟢", "partial": "🟡", "weak": "🔴"}
 ENDING_MARK = {"success": "🏆", "partial": "🤝", "failure": "🌧"}
+
+add_strings(
+    {
+        "rp.off_topic": {
+            "zh": "🤔 这句话没有回应客户。客户刚才说的是：“{line}”",
+            "en": "🤔 That didn't answer the customer, who said: “{line}”",
+        },
+    }
+)
 
 
 def guided_order(run_id: int, node: str) -> list[str]:
@@ -110,6 +119,12 @@ class RoleplayFeature(Feature):
     def start(self, who: Who, sid: str, guided: bool, assignment_id: int | None = None) -> list[Reply]:
         sc = self.coach.lib.scenarios[sid]
         store = self.coach.store
+        linked = ""
+        if assignment_id is None:  # started by the trainee: counts for their open assignment of it, if any
+            from bot.core.assignments import link_assignment
+
+            found, linked = link_assignment(self.coach, who, KIND, sid)
+            assignment_id = found["id"] if found else None
         with store.tx() as db:
             old = store.session(who.id)
             if old and old["kind"] == KIND:
@@ -127,6 +142,7 @@ class RoleplayFeature(Feature):
         run = self._run(run_id)
         assert run is not None
         head = f"🎭 <b>{e(sc.title.get(who.lang))}</b> — {e(t(who.lang, 'rp.started'))}"
+        head += f"\n{linked}" if linked else ""
         return [Reply(head), self._turn_reply(who, sc, run)]
 
     def _run(self, run_id: int) -> dict[str, Any] | None:
@@ -285,7 +301,11 @@ class RoleplayFeature(Feature):
                 store.clear_session(db, who.id)
             self.after_turn(db, who, run, sc, result, finished=ending is not None)
         replies = list(preface or [])
-        replies.append(Reply(feedback_html(self.coach, sc.id, node_id, result, who.lang)))
+        feedback = feedback_html(self.coach, sc.id, node_id, result, who.lang)
+        if guided_choice is None and off_topic(result):
+            line = t(who.lang, "rp.off_topic", line=turn.customer.get(who.lang))
+            feedback = f"{e(line)}\n\n{feedback}"
+        replies.append(Reply(feedback))
         if ending is None:
             fresh = self._run(run["id"])
             assert fresh is not None
@@ -340,6 +360,11 @@ def feedback_html(coach: Any, sid: str, node_id: str, result: Score, lang: str) 
     lines.append("")
     lines.append(f"📝 <b>{e(t(lang, 'rp.model'))}</b>: {e(turn.model_answer.get(lang))}")
     return "\n".join(lines)
+
+
+def off_topic(result: Score) -> bool:
+    """A reply that meets nothing of the turn: score 0, no rubric item met, no red flag hit."""
+    return result.score == 0 and not any(c.passed for c in result.checks)
 
 
 def check_lines(checks: dict[str, Any], result: Score, lang: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.core.coach import Feature
@@ -30,10 +31,13 @@ LIST_MEMBERS = 30  # members named per team in /team; the rest are counted
 
 add_strings(
     {
-        "cmd.join": {"zh": "加入团队：/join 邀请码", "en": "Join a team: /join code"},
+        "cmd.join": {
+            "zh": "加入团队：/join 邀请码；退出团队：/team leave 团队",
+            "en": "Join a team: /join code; leave one: /team leave team",
+        },
         "cmd.team": {
-            "zh": "团队：/team new 名称 创建，/team 查看",
-            "en": "Teams: /team new name to create, /team to list",
+            "zh": "团队：/team new 名称 创建，/team 查看，/team remove 团队 用户ID 移除成员",
+            "en": "Teams: /team new name to create, /team to list, /team remove team user-id",
         },
         "cmd.promote": {"zh": "设为经理：/promote 用户ID", "en": "Make a manager: /promote user-id"},
         "cmd.demote": {"zh": "取消经理：/demote 用户ID", "en": "Remove a manager: /demote user-id"},
@@ -70,6 +74,17 @@ add_strings(
             "zh": "✅ {name}（{id}）不再是经理。",
             "en": "✅ {name} ({id}) is no longer a manager.",
         },
+        "role.owns_teams": {
+            "zh": "{name}（{id}）还管理着这些团队：{teams}。\n取消经理后没人能看这些团队的报告，提醒和总结却照常发出。要先把团队交给你自己，再取消经理吗？",
+            "en": "{name} ({id}) still manages these teams: {teams}.\nDemoted, nobody could read their reports while reminders and summaries carried on. Take the teams over yourself and then demote them?",
+        },
+        "role.btn.handover": {"zh": "✅ 团队交给我，取消经理", "en": "✅ Take the teams, demote"},
+        "role.btn.keep": {"zh": "取消", "en": "Cancel"},
+        "role.kept": {"zh": "好的，{name}（{id}）仍是经理。", "en": "OK, {name} ({id}) stays a manager."},
+        "role.handed_over": {
+            "zh": "✅ 这些团队现在由你管理：{teams}。{name}（{id}）不再是经理。",
+            "en": "✅ You now own these teams: {teams}. {name} ({id}) is no longer a manager.",
+        },
         "role.not_manager": {"zh": "{name}（{id}）本来就不是经理。", "en": "{name} ({id}) is not a manager."},
         "role.is_admin": {
             "zh": "{id} 是管理员（在 COACHBOT_ADMINS 里设置），不能在聊天里取消。",
@@ -82,6 +97,14 @@ add_strings(
         "team.usage": {
             "zh": "用法：/team 查看你的团队；/team new 名称 创建团队；/team remove 团队 用户ID 移除成员。",
             "en": "Usage: /team lists your teams; /team new name creates one; /team remove team user-id removes a member.",
+        },
+        "team.usage_trainee": {
+            "zh": "用法：/team 查看你所在的团队；/team leave 团队 退出一个团队（团队名称或邀请码）。",
+            "en": "Usage: /team lists your teams; /team leave team leaves one (its name or join code).",
+        },
+        "team.new_usage": {
+            "zh": "用法：/team new 团队名称（1 到 {n} 个字）",
+            "en": "Usage: /team new team-name (1 to {n} characters)",
         },
         "team.bad_name": {
             "zh": "团队名称需要 1 到 {n} 个字。",
@@ -101,9 +124,12 @@ add_strings(
         },
         "team.list": {"zh": "👥 <b>你的团队</b>", "en": "👥 <b>Your teams</b>"},
         "team.line": {
-            "zh": "<b>{name}</b> · 邀请码 <code>{code}</code> · {n} 人",
-            "en": "<b>{name}</b> · code <code>{code}</code> · {n} members",
+            "zh": "<b>{name}</b> · 邀请码 <code>{code}</code> · {members}",
+            "en": "<b>{name}</b> · code <code>{code}</code> · {members}",
         },
+        "team.n_one": {"zh": "{n} 人", "en": "{n} member"},
+        "team.n_many": {"zh": "{n} 人", "en": "{n} members"},
+        "team.owned_by": {"zh": "{name}（{owner}）", "en": "{name} ({owner})"},
         "team.more": {"zh": "……还有 {n} 人", "en": "…and {n} more"},
         "team.no_members": {"zh": "（还没有成员）", "en": "(no members yet)"},
         "team.mine": {
@@ -132,6 +158,29 @@ add_strings(
         },
         "team.not_member": {"zh": "{id} 不在团队 {name} 里。", "en": "{id} is not in team {name}."},
         "team.removed": {"zh": "✅ 已把 {member} 移出 {name}。", "en": "✅ Removed {member} from {name}."},
+        "team.confirm_remove": {
+            "zh": "把 {member} 移出团队 <b>{name}</b>？对方会收到通知。",
+            "en": "Remove {member} from team <b>{name}</b>? They will be told.",
+        },
+        "team.btn.remove": {"zh": "✅ 移除", "en": "✅ Remove"},
+        "team.btn.cancel": {"zh": "取消", "en": "Cancel"},
+        "team.you_were_removed": {
+            "zh": "ℹ️ 经理把你移出了团队 <b>{name}</b>。这个团队的作业和提醒不会再发给你。",
+            "en": "ℹ️ Your manager removed you from team <b>{name}</b>. Its assignments and reminders will no longer come to you.",
+        },
+        "team.leave_pick": {"zh": "退出哪个团队？", "en": "Leave which team?"},
+        "team.leave_unknown": {
+            "zh": "你不在叫“{team}”的团队里。/team 可以查看你所在的团队。",
+            "en": "You are not in a team called \u201c{team}\u201d. /team lists your teams.",
+        },
+        "team.left": {
+            "zh": "✅ 你已退出团队 <b>{name}</b>。想回来的话，再用邀请码 /join 即可。",
+            "en": "✅ You left team <b>{name}</b>. To come back, /join with its code again.",
+        },
+        "team.member_left": {
+            "zh": "ℹ️ {member} 退出了团队 <b>{name}</b>。",
+            "en": "ℹ️ {member} left team <b>{name}</b>.",
+        },
         "join.usage": {
             "zh": "用法：/join 邀请码（向你的经理要）",
             "en": "Usage: /join code (ask your manager for it)",
@@ -181,12 +230,28 @@ def join_link(coach: Coach, code: str) -> str:
 
 
 def manageable_teams(store: Store, who: Who) -> list[dict[str, Any]]:
-    """The teams this person may manage: their own, or all for an admin; none for a trainee."""
+    """The teams this person may manage: their own, or all for an admin; none for a trainee.
+    Each row also has `owner_name`, for telling apart teams of the same name (team_label)."""
     if not who.is_manager:
         return []
+    sql = "select tm.*, u.name as owner_name from teams tm left join users u on u.id = tm.owner_id"
     if who.is_admin:
-        return store.query("select * from teams order by name, id")
-    return store.query("select * from teams where owner_id = ? order by name, id", [who.id])
+        return store.query(f"{sql} order by tm.name, tm.id")
+    return store.query(f"{sql} where tm.owner_id = ? order by tm.name, tm.id", [who.id])
+
+
+def team_label(who: Who, team: dict[str, Any]) -> str:
+    """A team's name for a button, with its owner's name when it is not the asker's own team
+    (an admin sees everyone's teams, and two managers may both have a "Sales East")."""
+    if team["owner_id"] == who.id:
+        return team["name"]
+    owner = team.get("owner_name") or str(team["owner_id"])
+    return t(who.lang, "team.owned_by", name=team["name"], owner=owner)
+
+
+def count_members(lang: str, n: int) -> str:
+    """ "1 member", "2 members" (Chinese has one form)."""
+    return t(lang, "team.n_one" if n == 1 else "team.n_many", n=n)
 
 
 def manageable_team(store: Store, who: Who, team_id: Any) -> dict[str, Any] | None:
@@ -238,7 +303,13 @@ class TeamFeature(Feature):
         return {"team": self.team, "join": self.join, "promote": self.promote, "demote": self.demote}
 
     def actions(self):  # type: ignore[no-untyped-def]
-        return {"tm": self.press_members, "tmr": self.press_remove}
+        return {
+            "tm": self.press_members,
+            "tmr": self.press_remove,
+            "tmy": self.press_remove_confirmed,
+            "tml": self.press_leave,
+            "dmt": self.press_demote,
+        }
 
     def on_start_payload(self, who: Who, payload: str) -> list[Reply] | None:
         if not payload.startswith(DEEP_JOIN):
@@ -283,18 +354,68 @@ class TeamFeature(Feature):
             return [Reply(t(who.lang, "role.is_admin", id=uid))]
         if user["role"] != "manager":
             return [Reply(t(who.lang, "role.not_manager", name=name, id=uid))]
+        owned = self._owned(uid)
+        if owned:
+            # Refused until the teams have a manager: demoted, their owner could not read
+            # reports while reminders and summaries (to the assigning manager) carried on.
+            text = t(who.lang, "role.owns_teams", name=name, id=uid, teams=self._team_names(who.lang, owned))
+            buttons = rows(
+                Button(t(who.lang, "role.btn.handover"), f"dmt:{uid}:y"),
+                Button(t(who.lang, "role.btn.keep"), f"dmt:{uid}:n"),
+                per_row=2,
+            )
+            return [Reply(text, buttons)]
         self.coach.store.set_role(uid, "trainee")
         return [Reply(t(who.lang, "role.demoted", name=name, id=uid))]
+
+    def _owned(self, uid: int) -> list[dict[str, Any]]:
+        return self.coach.store.query(
+            "select tm.id, tm.name, (select count(*) from team_members m where m.team_id = tm.id) as n "
+            "from teams tm where tm.owner_id = ? order by tm.name, tm.id",
+            [uid],
+        )
+
+    def _team_names(self, lang: str, teams: list[dict[str, Any]]) -> str:
+        return ", ".join(f"<b>{e(tm['name'])}</b> ({count_members(lang, tm['n'])})" for tm in teams)
+
+    def press_demote(self, who: Who, data: str) -> list[Reply]:
+        """Hand a manager's teams to the admin pressing, then demote them (or keep them)."""
+        if not who.is_admin:
+            return refusal(who, "admin")
+        raw, _, choice = data.partition(":")
+        uid = parse_id(raw)
+        store = self.coach.store
+        user = store.user(uid) if uid is not None else None
+        if user is None or user["role"] != "manager" or uid in self.coach.admins:
+            return [Reply(t(who.lang, "stale_button"), edit=True)]
+        name = e(user["name"] or "—")
+        if choice != "y":
+            return [Reply(t(who.lang, "role.kept", name=name, id=uid), edit=True)]
+        owned = self._owned(uid)
+        with store.tx() as db:
+            # Pending summaries go to whoever assigned the work: the new owner, from now on.
+            db.execute(
+                "update assignments set created_by = ? where created_by = ? and team_id in "
+                "(select id from teams where owner_id = ?) and not exists (select 1 from assignment_notices n "
+                "where n.assignment_id = assignments.id and n.kind = 'summary')",
+                [who.id, uid, uid],
+            )
+            db.execute("update teams set owner_id = ? where owner_id = ?", [who.id, uid])
+        store.set_role(uid, "trainee")
+        text = t(who.lang, "role.handed_over", teams=self._team_names(who.lang, owned), name=name, id=uid)
+        return [Reply(text, edit=True)]
 
     # ------------------------------------------------------------ teams
 
     def team(self, who: Who, args: str) -> list[Reply]:
         sub, _, rest = args.strip().partition(" ")
         sub = sub.lower()
+        if sub == "leave":
+            return self.leave(who, rest)
         if not sub and not who.is_manager:
             return self.my_teams(who)
         if sub not in ("", "new", "remove"):
-            return [Reply(t(who.lang, "team.usage"))]
+            return [Reply(t(who.lang, "team.usage" if who.is_manager else "team.usage_trainee"))]
         if not who.is_manager:
             return refusal(who)
         if not who.private:  # member names and join codes stay out of group chats
@@ -304,6 +425,8 @@ class TeamFeature(Feature):
         return self.create(who, rest) if sub == "new" else self.remove_cmd(who, rest)
 
     def create(self, who: Who, raw: str) -> list[Reply]:
+        if not raw.strip():
+            return [Reply(t(who.lang, "team.new_usage", n=NAME_MAX))]
         name = clean_text(raw, NAME_MAX)
         if not name or len(name) > NAME_MAX:
             return [Reply(t(who.lang, "team.bad_name", n=NAME_MAX))]
@@ -337,13 +460,17 @@ class TeamFeature(Feature):
         lines = [t(who.lang, "team.list")]
         for tm in teams:
             people = by_team.get(tm["id"], [])
-            lines += ["", t(who.lang, "team.line", name=e(tm["name"]), code=tm["code"], n=len(people))]
+            members = count_members(who.lang, len(people))
+            lines += [
+                "",
+                t(who.lang, "team.line", name=e(team_label(who, tm)), code=tm["code"], members=members),
+            ]
             lines.append(e(join_link(self.coach, tm["code"])))
             names = ", ".join(f"{e(p['name'] or '—')} ({p['id']})" for p in people[:LIST_MEMBERS])
             lines.append(names or t(who.lang, "team.no_members"))
             if len(people) > LIST_MEMBERS:
                 lines.append(e(t(who.lang, "team.more", n=len(people) - LIST_MEMBERS)))
-        buttons = [Button("👥 " + tm["name"], f"tm:{tm['id']}") for tm in teams[:20]]
+        buttons = [Button(("👥 " + team_label(who, tm))[:64], f"tm:{tm['id']}") for tm in teams[:20]]
         return [Reply("\n".join(lines), rows(*buttons, per_row=2))]
 
     def my_teams(self, who: Who) -> list[Reply]:
@@ -377,6 +504,27 @@ class TeamFeature(Feature):
         return [self.members_reply(who, team)]
 
     def press_remove(self, who: Who, data: str) -> list[Reply]:
+        """❌ on a member: ask first (Remove / Cancel), in place of the member list."""
+        team_id, _, user_id = data.partition(":")
+        store = self.coach.store
+        team = manageable_team(store, who, team_id)
+        if team is None:
+            return refusal(who) if not who.is_manager else [Reply(t(who.lang, "not_allowed"))]
+        uid = parse_id(user_id)
+        if uid is None or not is_member(store, team["id"], uid):
+            return [Reply(t(who.lang, "stale_button"))]
+        user = store.user(uid) or {}
+        member = e(f"{user.get('name') or '—'} ({uid})")
+        buttons = rows(
+            Button(t(who.lang, "team.btn.remove"), f"tmy:{team['id']}:{uid}"),
+            Button(t(who.lang, "team.btn.cancel"), f"tm:{team['id']}"),
+            per_row=2,
+        )
+        return [
+            Reply(t(who.lang, "team.confirm_remove", member=member, name=e(team["name"])), buttons, edit=True)
+        ]
+
+    def press_remove_confirmed(self, who: Who, data: str) -> list[Reply]:
         team_id, _, user_id = data.partition(":")
         team = manageable_team(self.coach.store, who, team_id)
         if team is None:
@@ -404,7 +552,59 @@ class TeamFeature(Feature):
             db.execute("delete from team_members where team_id = ? and user_id = ?", [team["id"], uid])
         member = e(f"{(user or {}).get('name') or '—'} ({uid})")
         note = t(who.lang, "team.removed", member=member, name=e(team["name"]))
-        return [self.members_reply(who, team, note)] if buttons else [Reply(note)]
+        replies = [self.members_reply(who, team, note)] if buttons else [Reply(note)]
+        if user and not user.get("blocked") and uid != who.id:
+            told = t(user["lang"], "team.you_were_removed", name=e(team["name"]))
+            replies.append(Reply(told, chat_id=uid))
+        return replies
+
+    # ------------------------------------------------------------ leaving
+
+    def _my_teams(self, who: Who) -> list[dict[str, Any]]:
+        return self.coach.store.query(
+            "select tm.* from team_members m join teams tm on tm.id = m.team_id where m.user_id = ? "
+            "order by tm.name, tm.id",
+            [who.id],
+        )
+
+    def leave(self, who: Who, raw: str) -> list[Reply]:
+        """/team leave <name or join code>: a trainee leaves a team; no name (or a name two of
+        their teams share) shows buttons to pick one."""
+        teams = self._my_teams(who)
+        if not teams:
+            return [Reply(t(who.lang, "team.mine_none"))]
+        wanted, code = clean_text(raw, NAME_MAX).casefold(), normal_code(raw)
+        match = [tm for tm in teams if tm["code"] == code] or [
+            tm for tm in teams if tm["name"].casefold() == wanted
+        ]
+        if len(match) == 1:
+            return self._leave(who, match[0])
+        if raw.strip() and not match:
+            return [Reply(t(who.lang, "team.leave_unknown", team=e(clean_text(raw, NAME_MAX))))]
+        choices = match or teams
+        buttons = [Button(f"🚪 {tm['name']}"[:64], f"tml:{tm['id']}") for tm in choices[:20]]
+        return [Reply(t(who.lang, "team.leave_pick"), rows(*buttons, per_row=2))]
+
+    def press_leave(self, who: Who, data: str) -> list[Reply]:
+        tid = parse_id(data)
+        team = self.coach.store.one("select * from teams where id = ?", [tid]) if tid is not None else None
+        if team is None or not is_member(self.coach.store, team["id"], who.id):
+            return [Reply(t(who.lang, "stale_button"))]
+        return [replace(r, edit=True) if r.chat_id is None else r for r in self._leave(who, team)]
+
+    def _leave(self, who: Who, team: dict[str, Any]) -> list[Reply]:
+        """Leave, and tell the team's manager (who would otherwise just see them gone)."""
+        store = self.coach.store
+        with store.tx() as db:
+            db.execute("delete from team_members where team_id = ? and user_id = ?", [team["id"], who.id])
+        replies = [Reply(t(who.lang, "team.left", name=e(team["name"])))]
+        owner = store.user(team["owner_id"])
+        if owner and not owner.get("blocked") and owner["id"] != who.id:
+            me = store.user(who.id) or {}
+            member = e(f"{me.get('name') or '—'} ({who.id})")
+            told = t(owner["lang"], "team.member_left", member=member, name=e(team["name"]))
+            replies.append(Reply(told, chat_id=owner["id"]))
+        return replies
 
     # ------------------------------------------------------------ joining
 

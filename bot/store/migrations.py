@@ -296,3 +296,11 @@ def m104_report_tallies(db: Database) -> None:
         "create table check_tallies (user_id integer, check_key integer, failed integer, "
         "primary key (user_id, check_key)) without rowid"
     )
+
+
+@migrations()
+def m105_assignment_cancel(db: Database) -> None:
+    # A cancelled assignment keeps its row (history, linked runs) but leaves /todo, reminders,
+    # summaries and reports; who cancelled it and when.
+    db["assignments"].add_column("cancelled_at", str)
+    db["assignments"].add_column("cancelled_by", int)
