@@ -10,7 +10,7 @@ import re
 
 LANGS = ("zh", "en")
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = re.compile(r"[\u3400-\u9fff]")  # a Chinese character
 _LATIN = re.compile(r"[A-Za-z]")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -218,7 +218,7 @@ def lang_from_platform(code: str | None) -> str:
 
 def detect_lang(text: str) -> str | None:
     """The language a message is written in: zh if it has Chinese characters, en if Latin only."""
-    if _CJK.search(text):
+    if CJK.search(text):
         return "zh"
     if _LATIN.search(text):
         return "en"

@@ -700,6 +700,10 @@ _LETTER_REF = {
 
 def _zh_spacing_problems(p: _Parsed) -> list[Problem]:
     """A space right after Chinese punctuation in any zh text (usually a folded line break)."""
+    # Content loads at every start and /reload: pydantic's JSON (compiled) is scanned first, so
+    # the walk that finds the lines runs only for a file that has the problem somewhere.
+    if not _ZH_PUNCT_SPACE.search(p.model.model_dump_json()):
+        return []
     found: dict[int, str] = {}
     for path, text in _zh_strings(p.model.model_dump(), ()):
         m = _ZH_PUNCT_SPACE.search(text)

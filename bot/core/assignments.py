@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.coach import Feature
 from bot.core.prefs import tz_of
+from bot.core.progress import open_assignments
 from bot.core.render import e
 from bot.core.reply import Button, Reply, rows
+from bot.core.review import ts
 from bot.core.teams import (
     NAME_MAX,
     clean_text,
+    count_members,
     find_team,
     is_member,
     manageable_team,
@@ -101,8 +104,6 @@ add_strings(
             "zh": "✅ 已把 <b>{what}</b> 布置给 <b>{team}</b>（{members}），截止 {due}（作业 #{id}）。已通知每位成员。",
             "en": "✅ Assigned <b>{what}</b> to <b>{team}</b> ({members}), due {due} (assignment #{id}). Everyone has been told.",
         },
-        "as.members": {"zh": "{n} 人", "en": "{n} members"},
-        "as.member_one": {"zh": "1 人", "en": "1 member"},
         "as.rem_both": {
             "zh": "截止前一天和当天的 {at} 会提醒未完成的人。",
             "en": "Those not finished get a reminder at {at} the day before and at {at} on the day.",
@@ -249,11 +250,6 @@ def looks_like_date(raw: str) -> bool:
     return is_date_word(raw) or bool(DATEISH_RE.search(raw))
 
 
-def stamp(moment: datetime) -> str:
-    """`moment` as stored timestamp text (the format of bot.store.db.now)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def reminder_plan(coach: Coach, due: date, created: datetime) -> str:
     """Which reminders an assignment created at `created` will get (the rule due_reminders applies:
     a window is used only if the assignment existed when it opened): the i18n key saying so."""
@@ -261,10 +257,6 @@ def reminder_plan(coach: Coach, due: date, created: datetime) -> str:
     if created < _local(due - timedelta(days=1), REMIND_AT, tz):
         return "as.rem_both"
     return "as.rem_due" if created < _local(due, REMIND_AT, tz) else "as.rem_none"
-
-
-def members_text(lang: str, n: int) -> str:
-    return t(lang, "as.member_one") if n == 1 else t(lang, "as.members", n=n)
 
 
 def _local(day: date, at: time, tz: tzinfo) -> datetime:
@@ -295,18 +287,7 @@ def finished(coach: Coach, assignment_id: int, user_id: int) -> dict[str, Any] |
 def link_assignment(coach: Coach, who: Who, kind: str, ref: str) -> tuple[dict[str, Any] | None, str]:
     """The trainee's earliest-due open assignment of this content, and the line telling them the
     run they start themselves counts for it; (None, "") when there is none."""
-    found = coach.store.query(
-        "select a.*, tm.name as team from assignments a "
-        "join team_members m on m.team_id = a.team_id and m.user_id = :user "
-        "join teams tm on tm.id = a.team_id "
-        "where a.kind = :kind and a.ref = :ref and a.cancelled_at is null "
-        "and not exists (select 1 from quiz_runs r where r.assignment_id = a.id and r.user_id = :user "
-        "and r.status = 'finished') "
-        "and not exists (select 1 from roleplay_runs r where r.assignment_id = a.id and r.user_id = :user "
-        "and r.status = 'finished') "
-        "order by a.due_date, a.id limit 20",
-        {"user": who.id, "kind": kind, "ref": ref},
-    )
+    found = open_assignments(coach.store, who.id, limit=20, kind=kind, ref=ref)
     a = next((x for x in found if _playable(coach, x)), None)
     if a is None:
         return None, ""
@@ -500,7 +481,7 @@ class AssignFeature(Feature):
                 cur = db.execute(
                     "insert into assignments (team_id, kind, ref, questions, due_date, created_by, created_at) "
                     "values (?, ?, ?, ?, ?, ?, ?)",
-                    [team["id"], kind, ref, questions, due, who.id, stamp(created)],
+                    [team["id"], kind, ref, questions, due, who.id, ts(created)],
                 )
                 aid = int(cur.lastrowid or 0)
         if same is not None:
@@ -513,7 +494,7 @@ class AssignFeature(Feature):
             "as.created",
             what=e(what),
             team=e(team["name"]),
-            members=members_text(lang, len(members)),
+            members=count_members(lang, len(members)),
             due=due,
             id=aid,
         )
@@ -616,7 +597,7 @@ class AssignFeature(Feature):
         what = content_title(self.coach, a["kind"], a["ref"], lang)
         text = t(lang, "as.cancel_done", what=e(what), team=e(team["name"]), due=due, id=a["id"])
         if members:
-            text += " " + e(t(lang, "as.cancel_told", members=members_text(lang, len(members))))
+            text += " " + e(t(lang, "as.cancel_told", members=count_members(lang, len(members))))
         replies = [Reply(text, edit=edit)]
         for m in members:
             what_m = e(content_title(self.coach, a["kind"], a["ref"], m["lang"]))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from bot.core.render import card_html, e, inline_html, thirty_html
 from bot.core.reply import Button, InlineResult, Reply, rows
 from bot.core.search import CLOSE_GAP, LONG_QUERY, MAX_QUERY, Hit, good_hits
-from bot.i18n import detect_lang, t
+from bot.i18n import CJK, detect_lang, t
 
 if TYPE_CHECKING:
     from bot.core.coach import Coach, Who
@@ -75,17 +75,16 @@ _SMALLTALK_EN = frozenset(
 )
 _LAUGH = re.compile(r"(?:ha|he|hi)+h?|lo+l|x+d")
 _NOT_WORDS = re.compile(r"[\W_]+")
-_CJK_CHARS = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORDS = re.compile(r"[A-Za-z]+")
 
 
 def is_smalltalk(text: str) -> bool:
     """Only greetings, thanks, okays or a test ping (no customer words at all)."""
-    chinese = "".join(_CJK_CHARS.findall(text))
+    chinese = "".join(CJK.findall(text))
     words = _LATIN_WORDS.findall(text.lower())
     if not chinese and not words:
         return False
-    rest = _NOT_WORDS.sub("", _CJK_CHARS.sub("", _LATIN_WORDS.sub("", text)))
+    rest = _NOT_WORDS.sub("", CJK.sub("", _LATIN_WORDS.sub("", text)))
     return (
         not rest
         and (not chinese or _SMALLTALK_ZH.fullmatch(chinese) is not None)

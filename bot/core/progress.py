@@ -121,18 +121,23 @@ def recent_results(store: Store, user_id: int, limit: int = 5) -> list[dict[str,
     )
 
 
-def open_assignments(store: Store, user_id: int, limit: int = 5) -> list[dict[str, Any]]:
-    """Assignments of the user's teams they have not finished yet, soonest due first."""
+def open_assignments(
+    store: Store, user_id: int, limit: int = 5, kind: str | None = None, ref: str | None = None
+) -> list[dict[str, Any]]:
+    """Assignments of the user's teams they have not finished yet (not cancelled), soonest due
+    first, with their team's name; `kind` and `ref` narrow them to one piece of content."""
     return store.query(
-        "select a.id, a.kind, a.ref, a.due_date from assignments a "
+        "select a.*, tm.name as team from assignments a "
         "join team_members m on m.team_id = a.team_id and m.user_id = :u "
+        "join teams tm on tm.id = a.team_id "
         "where a.cancelled_at is null "
+        "and (:kind is null or a.kind = :kind) and (:ref is null or a.ref = :ref) "
         "and not exists (select 1 from quiz_runs r where r.assignment_id = a.id and r.user_id = :u "
         "  and r.status = 'finished') "
         "and not exists (select 1 from roleplay_runs r where r.assignment_id = a.id and r.user_id = :u "
         "  and r.status = 'finished') "
         "order by a.due_date, a.id limit :n",
-        {"u": user_id, "n": limit},
+        {"u": user_id, "n": limit, "kind": kind, "ref": ref},
     )
 
 
